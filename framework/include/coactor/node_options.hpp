@@ -1,0 +1,104 @@
+// Options of a coactor node, settable in code, from the command line or from a
+// TOML config file.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "coactor/log.hpp"
+
+namespace spdlog::sinks {
+class sink;
+} // namespace spdlog::sinks
+
+namespace coactor {
+
+/// How CAF's scheduler distributes actors over worker threads.
+enum class scheduler_policy : uint8_t {
+  /// One shared job queue: best for fan-out (many actors, short jobs) on few
+  /// cores; the node's default.
+  sharing,
+  /// Per-worker queues with work stealing: CAF's own default.
+  stealing,
+  /// CAF's deterministic testing scheduler: nothing runs until a test drives
+  /// it through `node::test_coordinator()`, and time is virtual.
+  testing,
+};
+
+/// Parses "sharing", "stealing" or "testing".
+/// Errors: `errc::invalid_argument` naming the text.
+[[nodiscard]] caf::expected<scheduler_policy>
+parse_scheduler_policy(std::string_view text);
+
+/// Returns the name of `x`, e.g. "sharing".
+[[nodiscard]] std::string_view to_string(scheduler_policy x) noexcept;
+
+/// Returns the number of hardware threads (at least 1).
+[[nodiscard]] std::size_t default_threads() noexcept;
+
+/// Options of a node. Plain data: set fields in code, or parse them with
+/// `from_args` / `from_file`; `node::create` validates them.
+struct node_options {
+  /// The node's name, shown in every log line and used to tell nodes apart.
+  std::string name = "coactor";
+
+  /// Worker threads of the scheduler; must be at least 1. Defaults to the
+  /// number of cores (CAF's own default is max(4, cores)).
+  std::size_t threads = default_threads();
+
+  /// The log level; unset means `COACTOR_LOG_LEVEL` from the environment, or
+  /// "info" when that is unset too.
+  std::optional<log::level> log_level;
+
+  /// Where log lines go; null means stderr (coloured on a terminal).
+  std::shared_ptr<spdlog::sinks::sink> log_sink;
+
+  /// The scheduling policy.
+  scheduler_policy policy = scheduler_policy::sharing;
+
+  /// Whether SIGINT and SIGTERM trigger `node::request_stop()`.
+  bool handle_signals = false;
+
+  /// How long the destructor and a signal-triggered stop wait for actors.
+  std::chrono::milliseconds stop_timeout = std::chrono::seconds{5};
+
+  /// Returns `none`, or `errc::invalid_argument` saying which option is bad.
+  [[nodiscard]] caf::error validate() const;
+
+  /// Parses command-line arguments on top of `base`. Accepted, each as
+  /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
+  /// `--scheduler`, `--stop-timeout-ms`, `--handle-signals[=true|false]` and
+  /// `--config FILE` (read at its position, so later arguments override it).
+  /// `args` excludes the program name. Errors: `errc::invalid_argument`
+  /// naming the argument; `errc::invalid_config` for a bad config file.
+  [[nodiscard]] static caf::expected<node_options>
+  from_args(std::span<const char* const> args, node_options base);
+
+  /// Parses command-line arguments on top of the defaults.
+  [[nodiscard]] static caf::expected<node_options>
+  from_args(std::span<const char* const> args);
+
+  /// Convenience form of `from_args` for `main(argc, argv)`; skips argv[0].
+  [[nodiscard]] static caf::expected<node_options>
+  from_args(int argc, const char* const* argv);
+
+  /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
+  /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
+  /// `handle-signals`. Errors: `errc::invalid_config` naming the file, and
+  /// the line and column or the key at fault.
+  [[nodiscard]] static caf::expected<node_options>
+  from_file(const std::string& path, node_options base);
+
+  /// Reads a TOML file on top of the defaults.
+  [[nodiscard]] static caf::expected<node_options>
+  from_file(const std::string& path);
+};
+
+} // namespace coactor

@@ -1,0 +1,146 @@
+#include "coactor/node_options.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "coactor/error.hpp"
+#include "coactor/node.hpp"
+
+using namespace coactor;
+
+namespace {
+
+// A file under the build's temp dir, removed again at scope exit.
+struct temp_file {
+  explicit temp_file(const std::string& content) {
+    char tmpl[] = "/tmp/coactor-options-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    path = tmpl;
+    std::ofstream{path} << content;
+    ::close(fd);
+  }
+  ~temp_file() { std::remove(path.c_str()); }
+  std::string path;
+};
+
+caf::expected<node_options> parse(std::vector<const char*> args) {
+  return node_options::from_args(std::span<const char* const>{args});
+}
+
+} // namespace
+
+TEST_CASE("the defaults are valid and use one thread per core", "[framework]") {
+  node_options opts;
+  CHECK_FALSE(opts.validate());
+  CHECK(opts.threads == default_threads());
+  CHECK(opts.policy == scheduler_policy::sharing);
+}
+
+TEST_CASE("zero threads is rejected with a clear error", "[framework]") {
+  node_options opts;
+  opts.threads = 0;
+  auto err = opts.validate();
+  REQUIRE(is(err, errc::invalid_argument));
+  CHECK(context_of(err).find("threads") != std::string::npos);
+  auto n = node::create(opts);
+  REQUIRE_FALSE(n);
+  CHECK(is(n.error(), errc::invalid_argument));
+}
+
+TEST_CASE("command-line options are parsed in both spellings", "[framework]") {
+  auto opts = parse({"--threads=3", "--name", "edge", "--log-level=debug",
+                     "--scheduler", "stealing", "--handle-signals",
+                     "--stop-timeout-ms=250"});
+  REQUIRE(opts);
+  CHECK(opts->threads == 3);
+  CHECK(opts->name == "edge");
+  CHECK(opts->log_level == log::level::debug);
+  CHECK(opts->policy == scheduler_policy::stealing);
+  CHECK(opts->handle_signals);
+  CHECK(opts->stop_timeout == std::chrono::milliseconds{250});
+}
+
+TEST_CASE("an unknown log level is an error naming the level", "[framework]") {
+  auto opts = parse({"--log-level=loud"});
+  REQUIRE_FALSE(opts);
+  CHECK(is(opts.error(), errc::invalid_argument));
+  CHECK(context_of(opts.error()).find("'loud'") != std::string::npos);
+}
+
+TEST_CASE("bad command-line arguments are errors naming them", "[framework]") {
+  SECTION("unknown option") {
+    auto opts = parse({"--frobnicate=1"});
+    REQUIRE_FALSE(opts);
+    CHECK(context_of(opts.error()).find("frobnicate") != std::string::npos);
+  }
+  SECTION("not a number") {
+    auto opts = parse({"--threads=many"});
+    REQUIRE_FALSE(opts);
+    CHECK(context_of(opts.error()).find("'many'") != std::string::npos);
+  }
+  SECTION("missing value") {
+    auto opts = parse({"--threads"});
+    REQUIRE_FALSE(opts);
+    CHECK(context_of(opts.error()).find("missing value") != std::string::npos);
+  }
+  SECTION("positional argument") {
+    auto opts = parse({"stray"});
+    REQUIRE_FALSE(opts);
+    CHECK(context_of(opts.error()).find("stray") != std::string::npos);
+  }
+}
+
+TEST_CASE("a config file sets options and later arguments override it",
+          "[framework]") {
+  temp_file file{"[node]\nname = \"from-file\"\nthreads = 2\n"
+                 "log-level = \"warn\"\n"};
+  auto opts = parse({"--config", file.path.c_str(), "--threads=5"});
+  REQUIRE(opts);
+  CHECK(opts->name == "from-file");
+  CHECK(opts->threads == 5);
+  CHECK(opts->log_level == log::level::warn);
+}
+
+TEST_CASE("an unreadable config file is an error naming the file",
+          "[framework]") {
+  auto opts = node_options::from_file("/nonexistent/coactor.toml");
+  REQUIRE_FALSE(opts);
+  CHECK(is(opts.error(), errc::invalid_config));
+  CHECK(context_of(opts.error()).find("/nonexistent/coactor.toml")
+        != std::string::npos);
+}
+
+TEST_CASE("a malformed config file is an error naming file and line",
+          "[framework]") {
+  temp_file file{"[node]\nthreads = 2\nname = \n"};
+  auto opts = node_options::from_file(file.path);
+  REQUIRE_FALSE(opts);
+  CHECK(is(opts.error(), errc::invalid_config));
+  CHECK(context_of(opts.error()).find(file.path + ":3") != std::string::npos);
+}
+
+TEST_CASE("a bad value in a config file names the key and line",
+          "[framework]") {
+  temp_file file{"[node]\nname = \"x\"\nlog-level = \"chatty\"\n"};
+  auto opts = node_options::from_file(file.path);
+  REQUIRE_FALSE(opts);
+  auto ctx = context_of(opts.error());
+  CHECK(ctx.find(file.path + ":3") != std::string::npos);
+  CHECK(ctx.find("log-level") != std::string::npos);
+  CHECK(ctx.find("'chatty'") != std::string::npos);
+}
+
+TEST_CASE("a bad COACTOR_LOG_LEVEL makes node creation fail clearly",
+          "[framework]") {
+  ::setenv("COACTOR_LOG_LEVEL", "shouty", 1);
+  auto n = node::create();
+  ::unsetenv("COACTOR_LOG_LEVEL");
+  REQUIRE_FALSE(n);
+  CHECK(is(n.error(), errc::invalid_config));
+  CHECK(context_of(n.error()).find("COACTOR_LOG_LEVEL") != std::string::npos);
+}
