@@ -69,12 +69,22 @@ struct node_options {
   /// How long the destructor and a signal-triggered stop wait for actors.
   std::chrono::milliseconds stop_timeout = std::chrono::seconds{5};
 
+  /// Threads of the node's worker pool for blocking work (`offload`); they
+  /// start on first use. Must be at least 1.
+  std::size_t offload_threads = 4;
+
+  /// How many offloaded jobs may wait for a pool thread; beyond that,
+  /// `offload` fails with `errc::resource_exhausted` instead of queueing
+  /// without bound. Must be at least 1.
+  std::size_t offload_queue = 10'000;
+
   /// Returns `none`, or `errc::invalid_argument` saying which option is bad.
   [[nodiscard]] caf::error validate() const;
 
   /// Parses command-line arguments on top of `base`. Accepted, each as
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
-  /// `--scheduler`, `--stop-timeout-ms`, `--handle-signals[=true|false]` and
+  /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
+  /// `--offload-queue`, `--handle-signals[=true|false]` and
   /// `--config FILE` (read at its position, so later arguments override it).
   /// `args` excludes the program name. Errors: `errc::invalid_argument`
   /// naming the argument; `errc::invalid_config` for a bad config file.
@@ -91,8 +101,9 @@ struct node_options {
 
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
-  /// `handle-signals`. Errors: `errc::invalid_config` naming the file, and
-  /// the line and column or the key at fault.
+  /// `offload-threads`, `offload-queue`, `handle-signals`. Errors:
+  /// `errc::invalid_config` naming the file, and the line and column or the key
+  /// at fault.
   [[nodiscard]] static caf::expected<node_options>
   from_file(const std::string& path, node_options base);
 
