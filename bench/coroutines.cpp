@@ -217,7 +217,7 @@ caf::behavior suspender(caf::event_based_actor* self, suspend_kind k, int n,
         coactor::start(self, ask_hole(self, hole));
         break;
       case suspend_kind::raw_ask:
-        self->request(hole, std::chrono::hours{1}, 1).then([](int) {});
+        self->request(hole, std::chrono::seconds{3600}, 1).then([](int) {});
         break;
       case suspend_kind::raw_nothing: break;
     }
