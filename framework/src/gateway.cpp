@@ -1,7 +1,9 @@
 // The per-node gateway actor behind async_ask / ask_future.
 #include "coactor/gateway.hpp"
 
+#include <map>
 #include <mutex>
+#include <unordered_map>
 
 #include <caf/actor.hpp>
 #include <caf/logger.hpp>
@@ -9,6 +11,7 @@
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
+#include "coactor/timer.hpp"
 #include "node_context.hpp"
 
 namespace coactor::detail {
@@ -16,9 +19,10 @@ namespace coactor::detail {
 namespace {
 
 caf::behavior gateway_actor(caf::event_based_actor* self) {
-  return {[self](gateway_msg& msg) {
+  auto dl = std::make_shared<request_deadlines>();
+  return {[self, dl](gateway_msg& msg) {
     if (auto job = std::move(msg.job))
-      job->run(self);
+      job->run(self, *dl);
   }};
 }
 
@@ -97,10 +101,67 @@ caf::error request_error(caf::error err, const std::string& what) {
   return err;
 }
 
-std::string describe_target(const caf::actor_addr& addr) {
-  if (!addr)
-    return "actor (null)";
-  return "actor #" + std::to_string(addr.id());
+std::string describe_ask(caf::actor_id target) {
+  return "ask actor #" + std::to_string(target);
+}
+
+// -- request_deadlines --------------------------------------------------------
+
+struct request_deadlines::impl {
+  using time_point = caf::actor_clock::time_point;
+  using by_time_map = std::multimap<time_point, uint64_t>;
+
+  by_time_map by_time;
+  std::unordered_map<uint64_t, by_time_map::iterator> by_id;
+  timer tick;
+  time_point tick_at = time_point::max();
+
+  void arm(caf::event_based_actor* self, time_point due) {
+    tick.cancel();
+    tick_at = due;
+    tick = call_at(self, due, [this, self] { fire(self); });
+  }
+
+  void fire(caf::event_based_actor* self) {
+    tick_at = time_point::max();
+    auto now = self->clock().now();
+    while (!by_time.empty() && by_time.begin()->first <= now) {
+      auto id = by_time.begin()->second;
+      by_id.erase(id);
+      by_time.erase(by_time.begin());
+      // The response handler takes it as CAF's own request timeout.
+      self->eq_impl(caf::message_id{id}, nullptr, self->context(),
+                    caf::make_error(caf::sec::request_timeout));
+    }
+    if (!by_time.empty())
+      arm(self, by_time.begin()->first);
+  }
+};
+
+request_deadlines::request_deadlines() : impl_(std::make_unique<impl>()) {}
+
+request_deadlines::~request_deadlines() = default;
+
+void request_deadlines::track(caf::event_based_actor* self, caf::message_id rid,
+                              caf::timespan timeout) {
+  auto due = self->clock().now() + timeout;
+  auto id = rid.integer_value();
+  auto i = impl_->by_time.emplace(due, id);
+  impl_->by_id.emplace(id, i);
+  if (due < impl_->tick_at)
+    impl_->arm(self, due);
+}
+
+void request_deadlines::forget(caf::message_id rid) noexcept {
+  auto j = impl_->by_id.find(rid.integer_value());
+  if (j == impl_->by_id.end())
+    return;
+  impl_->by_time.erase(j->second);
+  impl_->by_id.erase(j);
+}
+
+std::size_t request_deadlines::size() const noexcept {
+  return impl_->by_id.size();
 }
 
 } // namespace coactor::detail

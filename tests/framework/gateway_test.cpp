@@ -124,6 +124,7 @@ TEST_CASE_METHOD(testing::deterministic_fixture,
   REQUIRE(fut.wait_for(0s) == std::future_status::ready);
   auto res = fut.get();
   REQUIRE_FALSE(res);
+  INFO(describe(res.error()));
   CHECK(is(res.error(), errc::timeout));
 }
 
@@ -217,4 +218,25 @@ TEST_CASE("the gateway callback form serves many request threads at once",
   CHECK(*res == 42);
   calc = nullptr;
   CHECK(n.stop().clean());
+}
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "asks with different timeouts time out in deadline order",
+                 "[framework]") {
+  auto calc = spawn(calculator);
+  auto slow = ask_future<int>(node(), calc, 10s, hang_atom::value);
+  auto fast = ask_future<int>(node(), calc, 2s, hang_atom::value);
+  auto answered = ask_future<int>(node(), calc, 1s, add_atom::value, 1, 1);
+  run();
+  REQUIRE(answered.wait_for(0s) == std::future_status::ready);
+  CHECK(answered.get() == 2);
+  advance(2s);
+  REQUIRE(fast.wait_for(0s) == std::future_status::ready);
+  CHECK(is(fast.get().error(), errc::timeout));
+  CHECK(slow.wait_for(0s) == std::future_status::timeout);
+  advance(7s);
+  CHECK(slow.wait_for(0s) == std::future_status::timeout);
+  advance(1s);
+  REQUIRE(slow.wait_for(0s) == std::future_status::ready);
+  CHECK(is(slow.get().error(), errc::timeout));
 }

@@ -225,7 +225,10 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
                        }
                        if (!st->once)
                          st->handler.rearm(self);
-                       st->delivered.fetch_add(1, std::memory_order_relaxed);
+                       // Only the actor writes: no read-modify-write needed.
+        st->delivered.store(
+            st->delivered.load(std::memory_order_relaxed) + 1,
+            std::memory_order_relaxed);
                        try {
                          std::apply(*fp, std::move(call.args));
                        } catch (const std::exception& e) {

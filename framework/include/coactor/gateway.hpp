@@ -22,13 +22,40 @@ namespace coactor {
 
 namespace detail {
 
+/// Request timeouts of the gateway actor, kept by the gateway itself: one
+/// actor-clock timer for the earliest deadline instead of a CAF request
+/// timeout per request (which costs a hand-off to CAF's clock thread per
+/// request and stays in the clock long after the reply). Actor context only.
+class request_deadlines {
+ public:
+  request_deadlines();
+  ~request_deadlines();
+  request_deadlines(const request_deadlines&) = delete;
+  request_deadlines& operator=(const request_deadlines&) = delete;
+
+  /// Delivers `sec::request_timeout` under response id `rid` to `self` when
+  /// `forget(rid)` was not called within `timeout`.
+  void track(caf::event_based_actor* self, caf::message_id rid,
+             caf::timespan timeout);
+
+  /// Stops tracking `rid` (its reply arrived).
+  void forget(caf::message_id rid) noexcept;
+
+  /// Returns how many requests are tracked.
+  [[nodiscard]] std::size_t size() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
 /// A unit of work that runs inside a node's gateway actor.
 class gateway_job {
  public:
   virtual ~gateway_job() = default;
 
   /// Runs in the gateway actor's context.
-  virtual void run(caf::event_based_actor* self) = 0;
+  virtual void run(caf::event_based_actor* self, request_deadlines& dl) = 0;
 };
 
 /// The gateway's only message type.
@@ -47,16 +74,16 @@ bool post_to_gateway(node& n, std::shared_ptr<gateway_job> job) noexcept;
 /// as context. Any other error (e.g. one the target replied with) is kept.
 [[nodiscard]] caf::error request_error(caf::error err, const std::string& what);
 
-/// Names a handle for error contexts: "actor #<id>".
-[[nodiscard]] std::string describe_target(const caf::actor_addr& addr);
+/// Names a request for error contexts: "ask actor #<id>".
+[[nodiscard]] std::string describe_ask(caf::actor_id target);
 
 /// Calls the callback exactly once: with the result, or with
 /// `errc::node_stopped` when destroyed before (gateway gone).
 template <class R, class Callback>
 class ask_completion {
  public:
-  ask_completion(Callback cb, std::string what)
-      : cb_(std::move(cb)), what_(std::move(what)) {}
+  ask_completion(Callback cb, caf::actor_id target)
+      : cb_(std::move(cb)), target_(target) {}
 
   ask_completion(const ask_completion&) = delete;
   ask_completion& operator=(const ask_completion&) = delete;
@@ -64,7 +91,7 @@ class ask_completion {
   ~ask_completion() {
     if (!done_)
       complete(make_error(errc::node_stopped,
-                          what_ + ": the node stopped before the reply"));
+                          what() + ": the node stopped before the reply"));
   }
 
   void complete(caf::expected<R> x) noexcept {
@@ -78,22 +105,22 @@ class ask_completion {
     }
   }
 
-  const std::string& what() const noexcept { return what_; }
+  /// Describes the request, for error contexts (built only on errors).
+  std::string what() const { return describe_ask(target_); }
 
  private:
   Callback cb_;
-  std::string what_;
+  caf::actor_id target_;
   bool done_ = false;
 };
 
 template <class R>
-struct reply_handler;
-
-template <class T>
 struct reply_handler {
   template <class C>
-  static auto make(std::shared_ptr<C> c) {
-    return [c](T& x) {
+  static auto make(std::shared_ptr<C> c, request_deadlines* dl,
+                   caf::message_id rid) {
+    return [c, dl, rid](R& x) {
+      dl->forget(rid);
       c->complete(std::move(x));
     };
   }
@@ -102,8 +129,10 @@ struct reply_handler {
 template <>
 struct reply_handler<void> {
   template <class C>
-  static auto make(std::shared_ptr<C> c) {
-    return [c] {
+  static auto make(std::shared_ptr<C> c, request_deadlines* dl,
+                   caf::message_id rid) {
+    return [c, dl, rid] {
+      dl->forget(rid);
       c->complete(caf::expected<void>{});
     };
   }
@@ -112,8 +141,10 @@ struct reply_handler<void> {
 template <class... Ts>
 struct reply_handler<std::tuple<Ts...>> {
   template <class C>
-  static auto make(std::shared_ptr<C> c) {
-    return [c](Ts&... xs) {
+  static auto make(std::shared_ptr<C> c, request_deadlines* dl,
+                   caf::message_id rid) {
+    return [c, dl, rid](Ts&... xs) {
+      dl->forget(rid);
       c->complete(std::make_tuple(std::move(xs)...));
     };
   }
@@ -129,14 +160,20 @@ class ask_job final : public gateway_job {
       : c_(std::move(c)), target_(std::move(target)), timeout_(timeout),
         args_(std::move(args)) {}
 
-  void run(caf::event_based_actor* self) override {
+  void run(caf::event_based_actor* self, request_deadlines& dl) override {
     auto c = std::move(c_);
+    auto* dlp = &dl;
     std::apply(
         [&](auto&... xs) {
-          self->request(target_, timeout_, std::move(xs)...)
-              .then(reply_handler<R>::make(c), [c](caf::error& err) {
-                c->complete(request_error(std::move(err), c->what()));
-              });
+          // No CAF timeout: `dl` delivers it (see request_deadlines).
+          auto hdl = self->request(target_, caf::infinite, std::move(xs)...);
+          auto rid = hdl.id(); // a response id already
+          dl.track(self, rid, timeout_);
+          hdl.then(reply_handler<R>::make(c, dlp, rid),
+                   [c, dlp, rid](caf::error& err) {
+                     dlp->forget(rid);
+                     c->complete(request_error(std::move(err), c->what()));
+                   });
         },
         args_);
   }
@@ -172,15 +209,15 @@ template <class R, class Handle, class Callback, class... Ts>
 void async_ask(node& n, const Handle& target, caf::timespan timeout,
                Callback callback, Ts&&... xs) {
   using completion = detail::ask_completion<R, Callback>;
-  auto what = "ask " + detail::describe_target(target.address());
-  auto c = std::make_shared<completion>(std::move(callback), what);
+  auto c = std::make_shared<completion>(
+      std::move(callback), target ? target.id() : caf::actor_id{0});
   if (!target) {
-    c->complete(make_error(errc::invalid_argument, what + ": null target"));
+    c->complete(make_error(errc::invalid_argument, "ask: null target"));
     return;
   }
   if (timeout <= caf::timespan::zero()) {
     c->complete(make_error(errc::invalid_argument,
-                           what + ": the timeout must be positive"));
+                           c->what() + ": the timeout must be positive"));
     return;
   }
   using job_type = detail::ask_job<R, Handle, Callback, std::decay_t<Ts>...>;
@@ -188,8 +225,8 @@ void async_ask(node& n, const Handle& target, caf::timespan timeout,
       c, target, timeout,
       std::tuple<std::decay_t<Ts>...>{std::forward<Ts>(xs)...});
   if (!detail::post_to_gateway(n, std::move(job)))
-    c->complete(
-        make_error(errc::node_stopped, what + ": the node is not running"));
+    c->complete(make_error(errc::node_stopped,
+                           c->what() + ": the node is not running"));
 }
 
 /// Sends a request from non-actor code to `target`; the returned future gets

@@ -1,5 +1,5 @@
-// coactor::async_offload: run blocking work on the node's worker pool and get
-// the result back inside the actor (asyncio's run_in_executor).
+// coactor::offload / async_offload: run blocking work on the node's worker
+// pool and get the result back inside the actor (asyncio's run_in_executor).
 #pragma once
 
 #include <exception>
@@ -14,6 +14,7 @@
 
 #include "coactor/bridge.hpp"
 #include "coactor/error.hpp"
+#include "coactor/from_callback.hpp"
 
 namespace coactor {
 
@@ -120,6 +121,58 @@ void async_offload(caf::scheduled_actor* self, F fn, OnDone on_done) {
   auto done = make_one_shot_bridge<caf::expected<R>>(self, std::move(on_done));
   detail::offload_to_pool(self->system(), std::move(fn),
                           [done](caf::expected<R> x) { done(std::move(x)); });
+}
+
+namespace detail {
+
+/// The `start` function of `offload`: hands `fn` to the pool and forwards
+/// its outcome to `from_callback`'s `done`.
+template <class F>
+struct offload_start {
+  using result_type = std::invoke_result_t<F&>;
+
+  caf::actor_system* sys;
+  F fn;
+
+  void operator()(done_callback<result_type> done) {
+    offload_to_pool(*sys, std::move(fn), [done](caf::expected<result_type> x) {
+      if (!x)
+        done(std::move(x.error()));
+      else if constexpr (std::is_void_v<result_type>)
+        done();
+      else
+        done(std::move(*x));
+    });
+  }
+};
+
+} // namespace detail
+
+/// Awaitable form of `async_offload`: `co_await offload(self, fn)` runs
+/// `fn()` on the worker pool of `self`'s node and resumes the task in
+/// `self`'s context with `caf::expected<R>` (`R` = `fn`'s result type).
+/// The job is queued only once the task suspended.
+///
+/// Threading: use inside a `coactor::task` running in `self`. `fn` runs on
+/// a pool thread and must not touch actor state (take copies); CAF's
+/// scheduler threads never block on it.
+///
+/// Errors: as `async_offload`, plus `errc::timeout` when `timeout` passed
+/// first and `errc::cancelled` when the task was cancelled. A job that
+/// already runs cannot be interrupted: on timeout or cancellation it runs
+/// to its end on the pool and its result is discarded.
+template <class F>
+[[nodiscard]] auto offload(caf::scheduled_actor* self, caf::timespan timeout,
+                           F fn) {
+  using R = std::invoke_result_t<F&>;
+  return from_callback<R>(
+      self, timeout, detail::offload_start<F>{&self->system(), std::move(fn)});
+}
+
+/// `offload` without a timeout: waits as long as the job runs.
+template <class F>
+[[nodiscard]] auto offload(caf::scheduled_actor* self, F fn) {
+  return offload(self, caf::timespan::max(), std::move(fn));
 }
 
 } // namespace coactor
