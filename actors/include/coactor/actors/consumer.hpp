@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -122,7 +123,7 @@ inline counter_spec counter(std::shared_ptr<std::atomic<uint64_t>> total
 
 /// A consumer writing each item and a newline (`out << item << '\n'`) to a
 /// file, truncated at start. A file that cannot be opened or written fails
-/// the stage (`errc::invalid_argument` / `errc::stage_failed`). Parallel
+/// the stage (`errc::stage_failed`, naming the stage and the path). Parallel
 /// copies would overwrite each other: use one copy.
 struct to_file_spec : detail::named_spec<to_file_spec> {
   std::string path;
