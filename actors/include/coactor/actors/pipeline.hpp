@@ -259,24 +259,30 @@ class pipeline_builder {
       err = make_error(errc::invalid_argument,
                        "consumer '" + s.name + "': window must be at least 1");
     auto name = detail::unique_name(names_, s.name);
-    auto build
-        = [prev = std::move(prefix_), make = s.template make<T>(), name,
-           window = s.window, copies, pos = levels_, up = last_copies_,
-           route = detail::make_routing<T>(par)](detail::build_context& ctx) {
-            std::vector<detail::peer> sinks;
-            for (size_t i = 0; i < copies; ++i) {
-              auto nm = detail::copy_name(name, i, copies);
-              detail::sink_args<T> a;
-              a.ctx = ctx.add(nm, name, "consumer", window, pos);
-              a.upstreams = up;
-              a.window = window;
-              a.make = make;
-              auto hdl = ctx.node->spawn(detail::sink_actor<T>, std::move(a));
-              ctx.run->actors.back() = hdl;
-              sinks.push_back({hdl, nm});
-            }
-            prev(ctx, sinks, route);
-          };
+    auto build = [prev = std::move(prefix_), spec = std::move(s), name, copies,
+                  pos = levels_, up = last_copies_,
+                  route
+                  = detail::make_routing<T>(par)](detail::build_context& ctx) {
+      std::vector<detail::peer> sinks;
+      for (size_t i = 0; i < copies; ++i) {
+        auto nm = detail::copy_name(name, i, copies);
+        auto sc = ctx.add(nm, name, "consumer", spec.window, pos);
+        caf::actor hdl;
+        if constexpr (requires { spec.template spawn_one<T>(ctx, sc, up); }) {
+          hdl = spec.template spawn_one<T>(ctx, std::move(sc), up);
+        } else {
+          detail::sink_args<T> a;
+          a.ctx = std::move(sc);
+          a.upstreams = up;
+          a.window = spec.window;
+          a.make = spec.template make<T>();
+          hdl = ctx.node->spawn(detail::sink_actor<T>, std::move(a));
+        }
+        ctx.run->actors.back() = hdl;
+        sinks.push_back({hdl, nm});
+      }
+      prev(ctx, sinks, route);
+    };
     return runnable_pipeline{node_, std::move(build), std::move(err)};
   }
 
@@ -293,6 +299,12 @@ class pipeline_builder {
 class pipeline_root {
  public:
   explicit pipeline_root(coactor::node& n) : node_(&n) {}
+
+  /// Starts with a producer of another kind (e.g. `from_task` in
+  /// `coactor/actors/async.hpp`).
+  template <class Spec>
+  requires requires(const Spec& s, coactor::node& n) { s.start_pipeline(n); }
+  auto from(Spec s) const { return s.start_pipeline(*node_); }
 
   /// Starts with one producer.
   template <class T>
