@@ -149,13 +149,15 @@ caf::error node_options::validate() const {
   if (heartbeat_interval.count() < 0 || connection_timeout.count() < 0)
     return bad_arg("heartbeat-ms, connection-timeout-ms: must not be negative");
   if (connection_timeout.count() > 0 && heartbeat_interval.count() == 0)
-    return bad_arg("connection-timeout-ms: needs heartbeats (heartbeat-ms > 0), "
-                   "or an idle peer would be dropped");
+    return bad_arg(
+        "connection-timeout-ms: needs heartbeats (heartbeat-ms > 0), "
+        "or an idle peer would be dropped");
   if (connection_timeout.count() > 0
       && connection_timeout < 2 * heartbeat_interval)
-    return bad_arg("connection-timeout-ms: must be at least twice heartbeat-ms ("
-                   + std::to_string(heartbeat_interval.count())
-                   + "), got " + std::to_string(connection_timeout.count()));
+    return bad_arg(
+        "connection-timeout-ms: must be at least twice heartbeat-ms ("
+        + std::to_string(heartbeat_interval.count()) + "), got "
+        + std::to_string(connection_timeout.count()));
   if (tls_certificate.empty() != tls_key.empty())
     return bad_arg("tls-certificate, tls-key: give both or neither");
   if (!tls_ca.empty() && tls_certificate.empty())

@@ -94,15 +94,16 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self,
         std::lock_guard<std::mutex> guard{st.mtx};
         auto i = st.published.find(name);
         if (i == st.published.end())
-          return make_error(errc::name_not_found,
-                            "no actor published as '" + name + "' on node '"
-                                + st.node_name + "'");
+          return make_error(errc::name_not_found, "no actor published as '"
+                                                      + name + "' on node '"
+                                                      + st.node_name + "'");
         return i->second;
       },
   };
 }
 
-// -- remoting actor: connects with retries and exponential backoff -------------
+// -- remoting actor: connects with retries and exponential backoff
+// -------------
 
 struct connect_job {
   std::string host;
@@ -139,12 +140,11 @@ void fail_attempt(remoting_actor_ptr self, uint64_t id, const caf::error& err) {
     for (uint32_t k = 1; k < job.attempt && backoff < job.max_backoff; ++k)
       backoff *= 2;
     backoff = std::min(backoff, job.max_backoff);
-    self->state.log->debug("connect to {}: attempt {} of {} failed ({}); "
-                           "retrying in {} ms",
-                           where, job.attempt, job.attempts, describe(err),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                               backoff)
-                               .count());
+    self->state.log->debug(
+        "connect to {}: attempt {} of {} failed ({}); "
+        "retrying in {} ms",
+        where, job.attempt, job.attempts, describe(err),
+        std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count());
     self->delayed_send(self, backoff, retry_atom::value, id);
     return;
   }
@@ -305,8 +305,8 @@ class request_guard : public caf::attachable {
   request_guard(std::shared_ptr<shared_state> shared,
                 caf::weak_actor_ptr requester, caf::message_id mid,
                 caf::node_id target_node, bool remote)
-      : shared_(std::move(shared)), requester_(std::move(requester)),
-        mid_(mid), target_node_(std::move(target_node)), remote_(remote) {}
+      : shared_(std::move(shared)), requester_(std::move(requester)), mid_(mid),
+        target_node_(std::move(target_node)), remote_(remote) {}
 
   void actor_exited(const caf::error& reason,
                     caf::execution_unit* host) override {
@@ -325,8 +325,7 @@ class request_guard : public caf::attachable {
                        (remote_ ? "actor on node " + where : "local actor")
                            + " exited (" + describe(reason)
                            + ") before replying");
-    ptr->enqueue(nullptr, mid_.response_id(),
-                 caf::make_message(std::move(err)), host);
+    ptr->enqueue(nullptr, mid_, caf::make_message(std::move(err)), host);
   }
 
   bool matches(const token& what) override {
@@ -356,7 +355,8 @@ std::chrono::milliseconds connect_options::total_bound() const {
     total += attempt_timeout;
     if (k + 1 < attempts) {
       total += std::min(backoff, max_backoff);
-      backoff *= 2;
+      if (backoff < max_backoff)
+        backoff *= 2; // never past max_backoff: no overflow
     }
   }
   return total;
@@ -399,9 +399,9 @@ caf::error publish(caf::actor_system& sys, std::string name, caf::actor whom) {
     auto& st = *svc->shared;
     std::lock_guard<std::mutex> guard{st.mtx};
     if (st.published.count(name) > 0)
-      return make_error(errc::invalid_argument,
-                        "publish '" + name + "': name taken on node '"
-                            + st.node_name + "'");
+      return make_error(errc::invalid_argument, "publish '" + name
+                                                    + "': name taken on node '"
+                                                    + st.node_name + "'");
     st.published.emplace(name, whom);
   }
   ctx->own(caf::actor_cast<caf::strong_actor_ptr>(whom));
@@ -443,8 +443,7 @@ caf::expected<peer> connect(node& n, const std::string& host, uint16_t port,
   caf::expected<peer> result{caf::sec::none};
   {
     caf::scoped_actor self{n.system(), true};
-    self
-        ->request(mgr, opts.total_bound() + std::chrono::seconds{1},
+    self->request(mgr, opts.total_bound() + std::chrono::seconds{1},
                   connect_atom::value, host, port, opts.attempts,
                   caf::timespan{opts.initial_backoff},
                   caf::timespan{opts.max_backoff},
@@ -505,8 +504,8 @@ caf::error check_types(caf::actor_system& sys, const caf::actor& target,
                         std::string{role} + " type '" + demangle(*x.second)
                             + "' is not registered on this node (add it to "
                               "node_options::types)");
-    if (lbl && !std::binary_search(lbl->types.begin(), lbl->types.end(),
-                                   i->second))
+    if (lbl
+        && !std::binary_search(lbl->types.begin(), lbl->types.end(), i->second))
       return make_error(errc::type_not_registered,
                         std::string{role} + " type '" + i->second
                             + "' is not registered on node " + lbl->where);
@@ -539,18 +538,20 @@ void unguard(const caf::actor& target, const void* token) {
 
 caf::error translate(caf::actor_system& sys, const caf::actor& target,
                      caf::error err) {
-  if (err == caf::sec::request_timeout) {
+  auto where = [&] {
     auto* svc = service_of(sys);
-    auto where = target.node() == sys.node()
-                     ? std::string{"this node"}
-                     : "node "
-                           + where_of(svc ? svc->shared.get() : nullptr,
-                                      target.node());
-    return make_error(errc::timeout, "no reply in time from an actor on "
-                                         + where);
-  }
+    return target.node() == sys.node()
+               ? std::string{"this node"}
+               : "node "
+                     + where_of(svc ? svc->shared.get() : nullptr,
+                                target.node());
+  };
+  if (err == caf::sec::request_timeout)
+    return make_error(errc::timeout,
+                      "no reply in time from an actor on " + where());
   if (err == caf::sec::request_receiver_down)
-    return make_error(errc::target_down, "the addressed actor is dead");
+    return make_error(errc::target_down,
+                      "the addressed actor on " + where() + " is dead");
   return err;
 }
 
@@ -560,9 +561,9 @@ caf::error lookup_error(const peer& p, const std::string& name,
     return make_error(errc::name_not_found, "no actor published as '" + name
                                                 + "' on node " + p.describe());
   if (err.category() == error_category)
-    return make_error(static_cast<errc>(err.code()),
-                      "lookup '" + name + "' on " + p.describe() + ": "
-                          + context_of(err));
+    return make_error(static_cast<errc>(err.code()), "lookup '" + name + "' on "
+                                                         + p.describe() + ": "
+                                                         + context_of(err));
   return make_error(errc::connection_failed, "lookup '" + name + "' on "
                                                  + p.describe() + ": "
                                                  + describe(err));
@@ -608,19 +609,20 @@ caf::error start_remoting(node_context& ctx) {
   auto mm = ctx.opts.tls_enabled() ? sys.openssl_manager().actor_handle()
                                    : sys.middleman().actor_handle();
   svc.registry_actor = sys.spawn<caf::hidden>(registry, svc.shared);
-  svc.remoting = sys.spawn<caf::hidden>(remoting, svc.shared, mm,
-                                        ctx.logger("remote"));
+  svc.remoting
+      = sys.spawn<caf::hidden>(remoting, svc.shared, mm, ctx.logger("remote"));
   svc.started = true;
   caf::error result;
   if (ctx.opts.port) {
     auto where = endpoint(ctx.opts.host, *ctx.opts.port);
     {
       caf::scoped_actor self{sys, true};
-      self
-          ->request(mm, std::chrono::seconds{10}, caf::publish_atom::value,
+      self->request(mm, std::chrono::seconds{10}, caf::publish_atom::value,
                     *ctx.opts.port,
                     caf::actor_cast<caf::strong_actor_ptr>(svc.registry_actor),
-                    std::set<std::string>{}, ctx.opts.host, false)
+                    // SO_REUSEADDR: a restarted node gets its port back
+                    // while old connections linger in TIME_WAIT.
+                    std::set<std::string>{}, ctx.opts.host, true)
           .receive(
               [&](uint16_t actual) {
                 svc.port = actual;

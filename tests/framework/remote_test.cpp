@@ -4,9 +4,9 @@
 #include <future>
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <catch2/catch.hpp>
 
 #include "coactor/error.hpp"
 #include "coactor/node.hpp"
@@ -50,7 +50,9 @@ struct echo_state {
 caf::behavior echo(caf::stateful_actor<echo_state>* self) {
   return {
       [](const std::string& x) { return "echo: " + x; },
-      [](const point& p) { return point{p.y, p.x}; },
+      [](const point& p) {
+        return point{p.y, p.x};
+      },
       [self](stall_atom) {
         // Keep the promise pending: the requester must learn about a lost
         // peer from the connection, not from a reply.
@@ -117,7 +119,8 @@ TEST_CASE("an actor connects and looks up without blocking", "[remote]") {
   auto fut = done.get_future();
   b.spawn([&done, port](caf::event_based_actor* self) {
     remote::async_connect(
-        self, "127.0.0.1", port, {}, [&done, self](caf::expected<remote::peer> p) {
+        self, "127.0.0.1", port, {},
+        [&done, self](caf::expected<remote::peer> p) {
           if (!p) {
             done.set_value(describe(p.error()));
             return;

@@ -28,9 +28,10 @@ class message_types {
   template <class T>
   message_types& add(std::string name) {
     names_.push_back(name);
-    adders_.emplace_back([name = std::move(name)](caf::actor_system_config& cfg) {
-      cfg.add_message_type<T>(name);
-    });
+    adders_.emplace_back(
+        [name = std::move(name)](caf::actor_system_config& cfg) {
+          cfg.add_message_type<T>(name);
+        });
     return *this;
   }
 

@@ -109,16 +109,17 @@ bool unpublish(caf::actor_system& sys, const std::string& name);
 /// networked.
 [[nodiscard]] caf::actor remoting_actor(caf::actor_system& sys);
 
-// -- blocking forms, for main and tests ----------------------------------------
+// -- blocking forms, for main and tests
+// ----------------------------------------
 
 /// Connects to the node at `host:port`, retrying as `opts` says. Blocks the
 /// calling thread: never call it from an actor (use `async_connect`).
 /// Errors: `errc::connection_failed` naming host:port, the attempts and the
 /// last cause; `errc::invalid_config` when the node is not networked;
 /// `errc::tls_failure` when the TLS handshake fails.
-[[nodiscard]] caf::expected<peer>
-connect(node& n, const std::string& host, uint16_t port,
-        connect_options opts = {});
+[[nodiscard]] caf::expected<peer> connect(node& n, const std::string& host,
+                                          uint16_t port,
+                                          connect_options opts = {});
 
 /// Looks up the actor published as `name` on `p`. Blocks the calling thread.
 /// Errors: `errc::name_not_found` naming the name and the peer;
@@ -137,10 +138,12 @@ caf::error check_types(caf::actor_system& sys, const caf::actor& target,
                        const caf::rtti_pair* args, size_t n,
                        caf::rtti_pair reply);
 
-/// Makes `requester` receive an error as the response to request `mid` when
+/// Makes `requester` receive an error with response id `mid` (as returned by
+/// `response_handle::id()`) when
 /// `target` exits or becomes unreachable before the reply arrived. Returns a
 /// token for `unguard`.
-const void* guard(caf::actor_system& sys, const caf::strong_actor_ptr& requester,
+const void* guard(caf::actor_system& sys,
+                  const caf::strong_actor_ptr& requester,
                   const caf::actor& target, caf::message_id mid);
 
 /// Cancels a `guard`.
@@ -150,8 +153,7 @@ void unguard(const caf::actor& target, const void* token);
 caf::error translate(caf::actor_system& sys, const caf::actor& target,
                      caf::error err);
 
-caf::error lookup_error(const peer& p, const std::string& name,
-                        caf::error err);
+caf::error lookup_error(const peer& p, const std::string& name, caf::error err);
 
 } // namespace detail
 
@@ -173,8 +175,8 @@ void ask(Self* self, const caf::actor& target, caf::timespan timeout,
     on_result(result{make_error(errc::invalid_argument, "ask: null target")});
     return;
   }
-  const caf::rtti_pair args[] = {
-      caf::make_rtti_pair<std::decay_t<Ts>>()..., caf::make_rtti_pair<R>()};
+  const caf::rtti_pair args[]
+      = {caf::make_rtti_pair<std::decay_t<Ts>>()..., caf::make_rtti_pair<R>()};
   if (auto err = detail::check_types(self->system(), target, args,
                                      sizeof...(Ts), caf::make_rtti_pair<R>())) {
     on_result(result{std::move(err)});
@@ -210,15 +212,17 @@ void async_connect(Self* self, std::string host, uint16_t port,
     return;
   }
   auto bound = opts.total_bound() + std::chrono::seconds{1};
-  self
-      ->request(mgr, bound, connect_atom::value, std::move(host), port,
+  self->request(mgr, bound, connect_atom::value, std::move(host), port,
                 opts.attempts, caf::timespan{opts.initial_backoff},
                 caf::timespan{opts.max_backoff},
                 caf::timespan{opts.attempt_timeout})
-      .then([=](peer& p) mutable { on_result(caf::expected<peer>{std::move(p)}); },
-            [=](caf::error& err) mutable {
-              on_result(caf::expected<peer>{std::move(err)});
-            });
+      .then(
+          [=](peer& p) mutable {
+            on_result(caf::expected<peer>{std::move(p)});
+          },
+          [=](caf::error& err) mutable {
+            on_result(caf::expected<peer>{std::move(err)});
+          });
 }
 
 /// Looks up `name` on `p` without blocking `self`, then calls
