@@ -207,3 +207,28 @@ TEST_CASE("garbage and truncated frames on the port leave the node serving "
   // The peer process is still alive.
   CHECK_FALSE(peer.proc.wait_exit(0ms));
 }
+
+TEST_CASE("the distributed example's producer and consumer run in two "
+          "processes",
+          "[integration]") {
+#ifndef COACTOR_EXAMPLE_CONSUMER
+  SUCCEED("the examples are not built");
+#else
+  auto consumer = start_process(
+      {COACTOR_EXAMPLE_CONSUMER, "--port", "0", "--log-level", "warn"});
+  auto producer = child_process::start(
+      {COACTOR_EXAMPLE_PRODUCER, "--peer-port", std::to_string(consumer.port),
+       "--orders", "50", "--log-level", "warn"});
+  REQUIRE(producer);
+  CHECK(producer->wait_for_line(std::regex{"producer: sent 50 orders"}, 60s));
+  auto status = producer->wait_exit(60s);
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+  CHECK(consumer.proc.wait_for_line(
+      std::regex{"consumer: received 50 orders, total 6275 cents"}, 60s));
+  auto cstatus = consumer.proc.wait_exit(60s);
+  REQUIRE(cstatus);
+  CHECK(WEXITSTATUS(*cstatus) == 0);
+#endif
+}
