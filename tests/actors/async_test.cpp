@@ -44,6 +44,14 @@ task<void> run_from_actor(caf::event_based_actor* self, runnable_pipeline p,
   out->value = std::move(r);
 }
 
+// Spawned with arguments: CAF 0.17.6's argument-less spawn trips UBSan.
+caf::behavior runner_actor(caf::event_based_actor* self, runnable_pipeline p,
+                           std::shared_ptr<run_result> out) {
+  start(self, run_from_actor(self, std::move(p), std::move(out)));
+  return {[](int) {
+  }};
+}
+
 caf::expected<pipeline_summary>
 run_deterministic(testing::deterministic_fixture& fx,
                   const runnable_pipeline& p) {
@@ -119,11 +127,7 @@ TEST_CASE_METHOD(testing::deterministic_fixture,
                  "an actor co_awaits a pipeline run", "[actors]") {
   auto out = std::make_shared<run_result>();
   auto p = pipeline(node()).from(iota(0, 1000)).to(counter());
-  auto runner = spawn([p, out](caf::event_based_actor* self) {
-    start(self, run_from_actor(self, p, out));
-    return caf::behavior{[](int) {
-    }};
-  });
+  auto runner = spawn(runner_actor, p, out);
   run();
   REQUIRE(out->value);
   REQUIRE(*out->value);
