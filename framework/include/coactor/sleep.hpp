@@ -67,7 +67,7 @@ class [[nodiscard]] sleep_awaitable {
  private:
   caf::scheduled_actor* self_;
   caf::timespan d_;
-  caf::expected<void> result_{make_error(errc::cancelled)};
+  caf::expected<void> result_{caf::error{}}; // overwritten before resuming
 };
 
 /// Suspends the calling task for `d` of `self`'s clock (virtual time on the
