@@ -577,3 +577,36 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(*out->value);
   CHECK(frame_counter::live() == 0);
 }
+
+// -- quitting from inside a task
+// -------------------------------------------------
+
+namespace {
+
+task<int> quitter(caf::stateful_actor<counter_state>* self, int) {
+  frame_counter fc;
+  self->quit();
+  // The actor is shutting down: the await completes at once.
+  auto r = co_await coactor::sleep(self, 1s);
+  CHECK(coactor::is(r.error(), errc::cancelled));
+  co_return self->state.served;
+}
+
+caf::behavior quitting_server(caf::stateful_actor<counter_state>* self) {
+  return {coactor::handler(self, quitter)};
+}
+
+} // namespace
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "an await after quit completes at once with cancelled",
+                 "[framework]") {
+  frame_counter::reset();
+  auto srv = spawn(quitting_server);
+  auto h = self->request(srv, caf::infinite, 1);
+  run();
+  CHECK(frame_counter::live() == 0);
+  int got = -1;
+  h.receive([&](int x) { got = x; }, [&](caf::error&) { got = -2; });
+  CHECK(got == 0);
+}

@@ -99,7 +99,7 @@ class [[nodiscard]] ask_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "ask");
       return false;
     }

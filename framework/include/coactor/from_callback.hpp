@@ -131,7 +131,7 @@ class [[nodiscard]] from_callback_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "from_callback");
       return false;
     }

@@ -88,7 +88,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
     for (std::size_t i = 0; i < n; ++i) {
       auto& a = asks_[i];
       auto& it = items_[i];
-      if (scope_->cancelled()) {
+      if (scope_->stopped()) {
         results_.emplace_back(make_error(errc::cancelled, "ask"));
       } else if (a.target() == nullptr) {
         results_.emplace_back(
