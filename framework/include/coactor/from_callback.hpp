@@ -131,7 +131,7 @@ class [[nodiscard]] from_callback_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "from_callback");
       return false;
     }
@@ -158,7 +158,7 @@ class [[nodiscard]] from_callback_awaitable {
   caf::scheduled_actor* self_;
   caf::timespan timeout_;
   Start start_;
-  caf::expected<T> result_{make_error(errc::cancelled)};
+  caf::expected<T> result_{caf::error{}}; // overwritten before resuming
 };
 
 /// Turns a callback-style operation into an awaitable: `start(done)` is
@@ -174,6 +174,13 @@ class [[nodiscard]] from_callback_awaitable {
 ///
 /// Threading: use inside a `coactor::task` of `self`; `start` runs in
 /// `self`'s context and must not block.
+///
+/// g++ 12: pass a named callable. A lambda expression written inside the
+/// `co_await` expression is destroyed twice by g++ 12 (its captures lose a
+/// reference):
+///
+///     auto start = [api](coactor::done_callback<int> done) { api->go(done); };
+///     auto r = co_await coactor::from_callback<int>(self, 5s, start);
 template <class T, class Start>
 from_callback_awaitable<T, std::decay_t<Start>>
 from_callback(caf::scheduled_actor* self, caf::timespan timeout,

@@ -102,6 +102,37 @@ class [[nodiscard]] task {
   std::coroutine_handle<promise_type> h_;
 };
 
+/// The awaitable returned by `fail`.
+class [[nodiscard]] fail_awaitable {
+ public:
+  explicit fail_awaitable(caf::error err) noexcept : err_(std::move(err)) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  template <class Promise>
+  std::coroutine_handle<>
+  await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    h.promise().set_error(std::move(err_));
+    // Leave the frame where it is (its owner destroys it) and go on as if
+    // the task had finished.
+    return detail::promise_base::final_awaiter{}.await_suspend(h);
+  }
+
+  void await_resume() const noexcept {}
+
+ private:
+  caf::error err_;
+};
+
+/// Ends the calling task at once with `err`: `co_await coactor::fail(err);`.
+/// Whoever awaits the task sees `err`. Meant for `task<void>`, which has no
+/// `co_return` for errors (in a `task<T>`, `co_return err;` does the same).
+/// The rest of the coroutine never runs; its locals are destroyed with the
+/// frame.
+inline fail_awaitable fail(caf::error err) noexcept {
+  return fail_awaitable{std::move(err)};
+}
+
 } // namespace coactor
 
 namespace coactor::detail {

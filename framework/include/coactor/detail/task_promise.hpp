@@ -112,6 +112,11 @@ class task_promise : public promise_base {
     }
   }
 
+  /// Ends the task with `err` (see `coactor::fail`).
+  void set_error(caf::error err) noexcept {
+    result_.template emplace<2>(std::move(err));
+  }
+
   /// Moves the outcome out; `errc::cancelled` when the task never finished.
   caf::expected<T> take() {
     switch (result_.index()) {
@@ -138,6 +143,12 @@ class task_promise<void> : public promise_base {
   }
 
   void return_void() noexcept { done_ = true; }
+
+  /// Ends the task with `err` (see `coactor::fail`).
+  void set_error(caf::error err) noexcept {
+    err_ = std::move(err);
+    done_ = true;
+  }
 
   caf::expected<void> take() {
     if (!done_)
