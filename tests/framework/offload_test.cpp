@@ -1,6 +1,7 @@
 #include "coactor/offload.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -267,4 +268,46 @@ TEST_CASE("a node without offload work starts no pool thread", "[framework]") {
   auto n = testing::make_node(real_options(4));
   CHECK(detail::pool_stats_of(n.system()).threads == 0);
   n.stop();
+}
+
+namespace {
+
+struct counted_capture {
+  static inline std::atomic<int> alive{0};
+  counted_capture() { ++alive; }
+  counted_capture(const counted_capture&) { ++alive; }
+  counted_capture(counted_capture&&) noexcept { ++alive; }
+  ~counted_capture() { --alive; }
+};
+
+} // namespace
+
+TEST_CASE("a result for an actor that exited is dropped, never run",
+          "[framework]") {
+  auto n = testing::make_node(real_options(1));
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::promise<void> started;
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  auto hdl = n.spawn([gate, ran, &started](caf::event_based_actor* self) {
+    counted_capture token;
+    async_offload(
+        self,
+        [gate, &started] {
+          started.set_value();
+          gate.wait();
+          return 1;
+        },
+        [ran, token](caf::expected<int>) { *ran = true; });
+    return caf::behavior{[](ping_atom) {
+    }};
+  });
+  auto job_started = started.get_future();
+  REQUIRE(job_started.wait_for(30s) == std::future_status::ready);
+  caf::anon_send_exit(hdl, caf::exit_reason::kill);
+  hdl = nullptr;
+  release.set_value(); // the job finishes after its actor is gone
+  n.stop();
+  CHECK_FALSE(*ran);
+  CHECK(counted_capture::alive == 0);
 }
