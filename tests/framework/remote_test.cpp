@@ -324,8 +324,8 @@ TEST_CASE("message_types runs registration functions of other libraries",
           "[remote]") {
   message_types types;
   int calls = 0;
-  types.add<point>("test::point").add_registration(
-      [&calls](caf::actor_system_config& cfg) {
+  types.add<point>("test::point")
+      .add_registration([&calls](caf::actor_system_config& cfg) {
         ++calls;
         cfg.add_message_type<std::vector<point>>("test::points");
       });

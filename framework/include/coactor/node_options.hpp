@@ -127,8 +127,8 @@ struct node_options {
   /// `--scheduler`, `--stop-timeout-ms`, `--handle-signals[=true|false]`,
   /// `--host`, `--port`, `--networking[=true|false]`, `--heartbeat-ms`,
   /// `--connection-timeout-ms`, `--tls-certificate`, `--tls-key`, `--tls-ca`
-  /// and `--config FILE` (read at its position, so later arguments override it).
-  /// `args` excludes the program name. Errors: `errc::invalid_argument`
+  /// and `--config FILE` (read at its position, so later arguments override
+  /// it). `args` excludes the program name. Errors: `errc::invalid_argument`
   /// naming the argument; `errc::invalid_config` for a bad config file.
   [[nodiscard]] static caf::expected<node_options>
   from_args(std::span<const char* const> args, node_options base);
@@ -144,8 +144,9 @@ struct node_options {
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
   /// `handle-signals`, `host`, `port`, `networking`, `heartbeat-ms`,
-  /// `connection-timeout-ms`, `tls-certificate`, `tls-key`, `tls-ca`. Errors: `errc::invalid_config` naming the file, and
-  /// the line and column or the key at fault.
+  /// `connection-timeout-ms`, `tls-certificate`, `tls-key`, `tls-ca`. Errors:
+  /// `errc::invalid_config` naming the file, and the line and column or the key
+  /// at fault.
   [[nodiscard]] static caf::expected<node_options>
   from_file(const std::string& path, node_options base);
 
