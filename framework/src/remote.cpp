@@ -71,7 +71,12 @@ std::string where_of(shared_state* st, const caf::node_id& nid) {
   if (st != nullptr)
     if (auto lbl = st->label(nid))
       return lbl->where;
-  return "'" + caf::to_string(nid) + "'";
+  // Appends, not `"'" + x + "'"`: g++ 12 -O3 warns (-Wrestrict) on the
+  // latter, a known false positive.
+  std::string result{"'"};
+  result += caf::to_string(nid);
+  result += '\'';
+  return result;
 }
 
 // -- registry actor: the actor listening on the node's port -------------------
@@ -345,7 +350,11 @@ class request_guard : public caf::attachable {
 // -- peer and options ---------------------------------------------------------
 
 std::string peer::describe() const {
-  return "'" + name + "' at " + endpoint(host, port);
+  std::string result{"'"};
+  result += name;
+  result += "' at ";
+  result += endpoint(host, port);
+  return result;
 }
 
 std::chrono::milliseconds connect_options::total_bound() const {

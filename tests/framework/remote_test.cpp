@@ -319,3 +319,21 @@ TEST_CASE("a pending ask fails with connection_failed when the peer stops, "
          || is(res.error(), errc::target_down)));
   CHECK_THAT(context_of(res.error()), Catch::Contains("'a' at 127.0.0.1"));
 }
+
+TEST_CASE("message_types runs registration functions of other libraries",
+          "[remote]") {
+  message_types types;
+  int calls = 0;
+  types.add<point>("test::point")
+      .add_registration([&calls](caf::actor_system_config& cfg) {
+        ++calls;
+        cfg.add_message_type<std::vector<point>>("test::points");
+      });
+  caf::actor_system_config cfg;
+  types.apply(cfg);
+  CHECK(calls == 1);
+  CHECK(cfg.type_names_by_rtti.count(typeid(point)) == 1);
+  CHECK(cfg.type_names_by_rtti.count(typeid(std::vector<point>)) == 1);
+  REQUIRE(types.names().size() == 1);
+  CHECK(types.names()[0] == "test::point");
+}

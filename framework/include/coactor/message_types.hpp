@@ -45,6 +45,16 @@ class message_types {
     return *this;
   }
 
+  /// Adds a registration function of another library, called with the
+  /// node's config: e.g. a pipeline's item type,
+  /// `types.add_registration([](caf::actor_system_config& cfg) {
+  ///   coactor::actors::register_item_type<order>(cfg, "shop::order"); })`.
+  message_types&
+  add_registration(std::function<void(caf::actor_system_config&)> f) {
+    adders_.emplace_back(std::move(f));
+    return *this;
+  }
+
   /// Registers every type with `cfg`. Called by `node::create`.
   void apply(caf::actor_system_config& cfg) const {
     for (auto& f : adders_)
