@@ -12,6 +12,7 @@
 
 #include "coactor/error.hpp"
 #include "node_context.hpp"
+#include "remoting.hpp"
 
 namespace coactor {
 
@@ -52,8 +53,19 @@ caf::error node_context::start() {
                                               const caf::message& ctx) {
     return describe(caf::error{code, error_category, ctx});
   });
+  configure_node(*cfg_, opts);
   sys_ = std::make_unique<caf::actor_system>(*cfg_);
   release_thread();
+  if (opts.networked()) {
+    if (auto err = start_remoting(*this)) {
+      teardown_services();
+      release_thread();
+      sys_.reset();
+      cfg_.reset();
+      clear_services();
+      return err;
+    }
+  }
   {
     std::lock_guard<std::mutex> guard{state_mtx_};
     running_ = true;
@@ -152,20 +164,24 @@ stop_report node_context::drain(std::chrono::milliseconds deadline) {
 void node_context::teardown() {
   if (opts.handle_signals)
     unsubscribe_signals(this);
-  {
-    std::lock_guard<std::mutex> guard{services_mtx_};
-    for (auto i = services_.rbegin(); i != services_.rend(); ++i)
-      i->second->stop();
-  }
+  teardown_services();
   release_thread();
   sys_.reset();
   cfg_.reset();
-  {
-    std::lock_guard<std::mutex> guard{services_mtx_};
-    services_.clear();
-  }
+  clear_services();
   std::lock_guard<std::mutex> guard{tracker_->mtx};
   tracker_->alive.clear();
+}
+
+void node_context::teardown_services() {
+  std::lock_guard<std::mutex> guard{services_mtx_};
+  for (auto i = services_.rbegin(); i != services_.rend(); ++i)
+    i->second->stop();
+}
+
+void node_context::clear_services() {
+  std::lock_guard<std::mutex> guard{services_mtx_};
+  services_.clear();
 }
 
 void node_context::request_stop() {

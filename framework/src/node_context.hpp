@@ -88,6 +88,8 @@ class node_context : public std::enable_shared_from_this<node_context> {
  private:
   stop_report drain(std::chrono::milliseconds deadline);
   void teardown();
+  void teardown_services();
+  void clear_services();
   void join_stopper();
 
   // Owned actors (weak), keyed by id; erased by an attached functor on exit.

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <thread>
 
+#include <unistd.h>
+
 #include <toml++/toml.h>
 
 #include "coactor/error.hpp"
@@ -61,15 +63,58 @@ caf::error apply(node_options& opts, std::string_view key,
     if (!n)
       return n.error();
     opts.stop_timeout = std::chrono::milliseconds{*n};
+  } else if (key == "offload-threads") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.offload_threads = *n;
+  } else if (key == "offload-queue") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.offload_queue = *n;
   } else if (key == "handle-signals") {
     auto b = parse_bool(key, text);
     if (!b)
       return b.error();
     opts.handle_signals = *b;
+  } else if (key == "host") {
+    opts.host = std::string{text};
+  } else if (key == "port") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    if (*n > 65535)
+      return bad_arg("port: expected 0..65535, got " + std::string{text});
+    opts.port = static_cast<uint16_t>(*n);
+  } else if (key == "networking") {
+    auto b = parse_bool(key, text);
+    if (!b)
+      return b.error();
+    opts.networking = *b;
+  } else if (key == "heartbeat-ms") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.heartbeat_interval = std::chrono::milliseconds{*n};
+  } else if (key == "connection-timeout-ms") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.connection_timeout = std::chrono::milliseconds{*n};
+  } else if (key == "tls-certificate") {
+    opts.tls_certificate = std::string{text};
+  } else if (key == "tls-key") {
+    opts.tls_key = std::string{text};
+  } else if (key == "tls-ca") {
+    opts.tls_ca = std::string{text};
   } else {
     return bad_arg(std::string{key}
                    + ": unknown option (known: name, threads, log-level, "
-                     "scheduler, stop-timeout-ms, handle-signals, config)");
+                     "scheduler, stop-timeout-ms, offload-threads, "
+                     "offload-queue, handle-signals, host, port, networking, "
+                     "heartbeat-ms, connection-timeout-ms, tls-certificate, "
+                     "tls-key, tls-ca, config)");
   }
   return caf::none;
 }
@@ -108,8 +153,42 @@ caf::error node_options::validate() const {
     return bad_arg("threads: at most 1024, got " + std::to_string(threads));
   if (name.empty())
     return bad_arg("name: must not be empty");
+  if (offload_threads == 0)
+    return bad_arg("offload-threads: must be at least 1, got 0");
+  if (offload_threads > 1024)
+    return bad_arg("offload-threads: at most 1024, got "
+                   + std::to_string(offload_threads));
+  if (offload_queue == 0)
+    return bad_arg("offload-queue: must be at least 1, got 0");
   if (stop_timeout.count() < 0)
     return bad_arg("stop-timeout-ms: must not be negative");
+  if (port && host.empty())
+    return bad_arg("host: must not be empty when a port is set");
+  if (heartbeat_interval.count() < 0 || connection_timeout.count() < 0)
+    return bad_arg("heartbeat-ms, connection-timeout-ms: must not be negative");
+  if (connection_timeout.count() > 0 && heartbeat_interval.count() == 0)
+    return bad_arg(
+        "connection-timeout-ms: needs heartbeats (heartbeat-ms > 0), "
+        "or an idle peer would be dropped");
+  if (connection_timeout.count() > 0
+      && connection_timeout < 2 * heartbeat_interval)
+    return bad_arg(
+        "connection-timeout-ms: must be at least twice heartbeat-ms ("
+        + std::to_string(heartbeat_interval.count()) + "), got "
+        + std::to_string(connection_timeout.count()));
+  if (tls_certificate.empty() != tls_key.empty())
+    return bad_arg("tls-certificate, tls-key: give both or neither");
+  if (!tls_ca.empty() && tls_certificate.empty())
+    return bad_arg("tls-ca: needs tls-certificate and tls-key too (peers "
+                   "verify this node's certificate as well)");
+  for (auto& [key, path] :
+       {std::pair<const char*, const std::string*>{"tls-certificate",
+                                                   &tls_certificate},
+        std::pair<const char*, const std::string*>{"tls-key", &tls_key},
+        std::pair<const char*, const std::string*>{"tls-ca", &tls_ca}}) {
+    if (!path->empty() && ::access(path->c_str(), R_OK) != 0)
+      return bad_arg(std::string{key} + ": cannot read '" + *path + "'");
+  }
   return caf::none;
 }
 
@@ -126,7 +205,7 @@ node_options::from_args(std::span<const char* const> args, node_options base) {
     if (auto eq = arg.find('='); eq != std::string_view::npos) {
       key = arg.substr(0, eq);
       value = arg.substr(eq + 1);
-    } else if (key == "handle-signals") {
+    } else if (key == "handle-signals" || key == "networking") {
       value = "true";
     } else if (i + 1 < args.size()) {
       value = args[++i];

@@ -144,3 +144,60 @@ TEST_CASE("a bad COACTOR_LOG_LEVEL makes node creation fail clearly",
   CHECK(is(n.error(), errc::invalid_config));
   CHECK(context_of(n.error()).find("COACTOR_LOG_LEVEL") != std::string::npos);
 }
+
+TEST_CASE("networking options parse from the command line", "[framework]") {
+  auto opts = parse({"--host", "0.0.0.0", "--port=4242", "--heartbeat-ms",
+                     "100", "--connection-timeout-ms=500"});
+  REQUIRE(opts);
+  CHECK(opts->host == "0.0.0.0");
+  REQUIRE(opts->port);
+  CHECK(*opts->port == 4242);
+  CHECK(opts->networked());
+  CHECK_FALSE(opts->tls_enabled());
+  CHECK(opts->heartbeat_interval == std::chrono::milliseconds{100});
+  CHECK(opts->connection_timeout == std::chrono::milliseconds{500});
+  CHECK_FALSE(opts->validate());
+}
+
+TEST_CASE("a plain node is not networked; --networking makes it so",
+          "[framework]") {
+  CHECK_FALSE(node_options{}.networked());
+  auto opts = parse({"--networking"});
+  REQUIRE(opts);
+  CHECK(opts->networked());
+}
+
+TEST_CASE("bad networking options are refused, naming the option",
+          "[framework]") {
+  auto big = parse({"--port", "70000"});
+  REQUIRE_FALSE(big);
+  CHECK_THAT(context_of(big.error()), Catch::Contains("port"));
+  auto neg = parse({"--port", "-1"});
+  REQUIRE_FALSE(neg);
+  node_options opts;
+  opts.heartbeat_interval = std::chrono::milliseconds{500};
+  opts.connection_timeout = std::chrono::milliseconds{600};
+  CHECK_THAT(context_of(opts.validate()),
+             Catch::Contains("connection-timeout-ms"));
+  node_options tls;
+  tls.tls_certificate = "/nonexistent/cert.pem";
+  CHECK_THAT(context_of(tls.validate()), Catch::Contains("tls-key"));
+  tls.tls_key = "/nonexistent/key.pem";
+  CHECK_THAT(context_of(tls.validate()), Catch::Contains("cannot read"));
+  node_options ca_only;
+  ca_only.tls_ca = "/etc/hostname";
+  CHECK_THAT(context_of(ca_only.validate()), Catch::Contains("tls-ca"));
+}
+
+TEST_CASE("networking options parse from a TOML file", "[framework]") {
+  temp_file f{"[node]\nhost = \"127.0.0.2\"\nport = 0\nnetworking = true\n"};
+  auto opts = node_options::from_file(f.path);
+  REQUIRE(opts);
+  CHECK(opts->host == "127.0.0.2");
+  REQUIRE(opts->port);
+  CHECK(*opts->port == 0);
+  temp_file bad{"[node]\nport = 123456\n"};
+  auto err = node_options::from_file(bad.path);
+  REQUIRE_FALSE(err);
+  CHECK_THAT(context_of(err.error()), Catch::Contains("port"));
+}

@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 
 #include "coactor/log.hpp"
+#include "coactor/message_types.hpp"
 
 namespace spdlog::sinks {
 class sink;
@@ -69,13 +70,74 @@ struct node_options {
   /// How long the destructor and a signal-triggered stop wait for actors.
   std::chrono::milliseconds stop_timeout = std::chrono::seconds{5};
 
+  /// Threads of the node's worker pool for blocking work (`offload`); they
+  /// start on first use. Must be at least 1.
+  std::size_t offload_threads = 4;
+
+  /// How many offloaded jobs may wait for a pool thread; beyond that,
+  /// `offload` fails with `errc::resource_exhausted` instead of queueing
+  /// without bound. Must be at least 1.
+  std::size_t offload_queue = 10'000;
+
+  // -- networking (see coactor/remote.hpp) ------------------------------------
+
+  /// The TCP port other nodes connect to; unset means the node does not
+  /// listen. 0 lets the system pick a free port: `remote::port(node)` reports
+  /// it. Without TLS, anyone who reaches the port can message the published
+  /// actors: hence the loopback default of `host`.
+  std::optional<uint16_t> port;
+
+  /// The address to listen on (with `port`). "0.0.0.0" means every
+  /// interface.
+  std::string host = "127.0.0.1";
+
+  /// Whether the node loads CAF's network layer (the middleman) even when it
+  /// does not listen, to connect to other nodes. Implied by `port` and by the
+  /// TLS options; plain nodes stay without it (cheaper to start and stop).
+  bool networking = false;
+
+  /// How often a networked node sends heartbeats to its peers.
+  std::chrono::milliseconds heartbeat_interval{200};
+
+  /// After how long without a byte from a peer (heartbeats included) the
+  /// node drops the connection: a hung peer is detected within about
+  /// `connection_timeout + heartbeat_interval`. Zero disables the check.
+  std::chrono::milliseconds connection_timeout{1200};
+
+  /// TLS: PEM file with this node's certificate (chain). With `tls_key`.
+  std::string tls_certificate;
+
+  /// TLS: PEM file with this node's private key.
+  std::string tls_key;
+
+  /// TLS: PEM file with the CA certificates that peers' certificates must be
+  /// signed by. With a CA set, peers without such a certificate cannot
+  /// connect (both directions).
+  std::string tls_ca;
+
+  /// The user's message types, registered with the node's actor system.
+  message_types types;
+
+  /// Returns whether the node loads the network layer.
+  [[nodiscard]] bool networked() const noexcept {
+    return networking || port.has_value() || tls_enabled();
+  }
+
+  /// Returns whether connections use TLS.
+  [[nodiscard]] bool tls_enabled() const noexcept {
+    return !tls_certificate.empty() || !tls_key.empty() || !tls_ca.empty();
+  }
+
   /// Returns `none`, or `errc::invalid_argument` saying which option is bad.
   [[nodiscard]] caf::error validate() const;
 
   /// Parses command-line arguments on top of `base`. Accepted, each as
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
-  /// `--scheduler`, `--stop-timeout-ms`, `--handle-signals[=true|false]` and
-  /// `--config FILE` (read at its position, so later arguments override it).
+  /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
+  /// `--offload-queue`, `--handle-signals[=true|false]`, `--host`, `--port`,
+  /// `--networking[=true|false]`, `--heartbeat-ms`, `--connection-timeout-ms`,
+  /// `--tls-certificate`, `--tls-key`, `--tls-ca` and `--config FILE` (read
+  /// at its position, so later arguments override it).
   /// `args` excludes the program name. Errors: `errc::invalid_argument`
   /// naming the argument; `errc::invalid_config` for a bad config file.
   [[nodiscard]] static caf::expected<node_options>
@@ -91,8 +153,10 @@ struct node_options {
 
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
-  /// `handle-signals`. Errors: `errc::invalid_config` naming the file, and
-  /// the line and column or the key at fault.
+  /// `offload-threads`, `offload-queue`, `handle-signals`, `host`, `port`,
+  /// `networking`, `heartbeat-ms`, `connection-timeout-ms`,
+  /// `tls-certificate`, `tls-key`, `tls-ca`. Errors: `errc::invalid_config`
+  /// naming the file, and the line and column or the key at fault.
   [[nodiscard]] static caf::expected<node_options>
   from_file(const std::string& path, node_options base);
 
