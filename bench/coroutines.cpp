@@ -85,8 +85,7 @@ double run_ping(coactor::node& nd, F pinger, int n) {
   return n / fut.get();
 }
 
-// -- gather over many actors
-// ------------------------------------------------------
+// -- gather over many actors --------------------------------------------------
 
 // Each round asks every target once, `window` asks in flight at a time.
 coactor::task<int> co_gather(caf::event_based_actor* self,
@@ -171,8 +170,7 @@ double run_gather(coactor::node& nd, const std::vector<caf::actor>& targets,
   return static_cast<double>(targets.size()) * rounds / fut.get();
 }
 
-// -- memory of suspended tasks
-// ------------------------------------------------------
+// -- memory of suspended tasks ------------------------------------------------
 
 std::size_t heap_bytes() {
   auto mi = mallinfo2();

@@ -194,8 +194,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- deep nesting
-// --------------------------------------------------------------
+// -- deep nesting -------------------------------------------------------------
 
 namespace {
 
@@ -230,8 +229,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- sleep
-// ---------------------------------------------------------------------
+// -- sleep --------------------------------------------------------------------
 
 namespace {
 
@@ -260,7 +258,7 @@ TEST_CASE_METHOD(deterministic_fixture, "sleep ends in virtual time",
   CHECK(frame_counter::live() == 0);
 }
 
-// -- coroutine handlers ------------------------------------------------------
+// -- coroutine handlers -------------------------------------------------------
 
 namespace {
 
@@ -357,8 +355,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- actor exit, late replies
-// --------------------------------------------------
+// -- actor exit, late replies -------------------------------------------------
 
 TEST_CASE_METHOD(deterministic_fixture,
                  "killing an actor mid-await destroys its frames and answers "
@@ -425,8 +422,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- cancellation
-// --------------------------------------------------------------
+// -- cancellation -------------------------------------------------------------
 
 namespace {
 
@@ -467,8 +463,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- many suspended tasks
-// --------------------------------------------------------
+// -- many suspended tasks -----------------------------------------------------
 
 namespace {
 
@@ -515,8 +510,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(*woke == 0);
 }
 
-// -- reply shapes and failures of ask
-// -------------------------------------------
+// -- reply shapes and failures of ask -----------------------------------------
 
 namespace {
 
@@ -578,8 +572,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- quitting from inside a task
-// -------------------------------------------------
+// -- quitting from inside a task ----------------------------------------------
 
 namespace {
 

@@ -170,8 +170,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- when_any
-// ------------------------------------------------------------------
+// -- when_any -----------------------------------------------------------------
 
 namespace {
 
@@ -241,8 +240,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- cancellation of a parent reaches the children
-// ------------------------------
+// -- cancellation of a parent reaches the children ----------------------------
 
 namespace {
 
