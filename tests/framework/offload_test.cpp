@@ -311,3 +311,69 @@ TEST_CASE("a result for an actor that exited is dropped, never run",
   CHECK_FALSE(*ran);
   CHECK(counted_capture::alive == 0);
 }
+
+namespace {
+
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+
+task<std::string> await_blocked(caf::event_based_actor* self,
+                                std::shared_future<void> gate,
+                                caf::timespan timeout) {
+  auto job = [gate] {
+    gate.wait();
+    return 1;
+  };
+  auto res = co_await offload(self, timeout, job);
+  co_return res ? std::string{"value"} : describe(res.error());
+}
+
+struct canceller_state {
+  task_handle handle;
+  static inline const char* name = "canceller";
+};
+
+caf::behavior canceller(caf::stateful_actor<canceller_state>* self,
+                        std::shared_future<void> gate) {
+  return {
+      [self, gate](start_atom) {
+        auto rp = self->make_response_promise<std::string>();
+        self->state.handle
+            = start(self, await_blocked(self, gate, caf::timespan::max()),
+                    [rp](caf::expected<std::string> x) mutable {
+                      rp.deliver(x ? *x : describe(x.error()));
+                    });
+        return rp;
+      },
+      [self](cancel_atom) { self->state.handle.cancel(); },
+      [self, gate](wait_atom) {
+        return respond(self, await_blocked(self, gate, 50ms));
+      },
+  };
+}
+
+} // namespace
+
+TEST_CASE("an awaited offload can time out or be cancelled", "[framework]") {
+  auto n = testing::make_node(real_options(2));
+  std::promise<void> release;
+  auto hdl = n.spawn(canceller, release.get_future().share());
+  SECTION("timeout") {
+    auto fut = ask_future<std::string>(n, hdl, 30s, wait_atom::value);
+    auto res = get_within(fut);
+    REQUIRE(res);
+    CHECK(res->find("timeout") != std::string::npos);
+  }
+  SECTION("cancellation") {
+    auto fut = ask_future<std::string>(n, hdl, 30s, start_atom::value);
+    CHECK(fut.wait_for(0s) == std::future_status::timeout);
+    // Through the gateway as well, so that it arrives after `start`.
+    auto cancelled = ask_future<void>(n, hdl, 30s, cancel_atom::value);
+    CHECK(get_within(cancelled));
+    auto res = get_within(fut);
+    REQUIRE(res);
+    CHECK(res->find("cancelled") != std::string::npos);
+  }
+  release.set_value(); // the jobs end; their results are ignored
+  hdl = nullptr;
+  CHECK(n.stop().clean());
+}
