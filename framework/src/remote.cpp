@@ -71,7 +71,11 @@ std::string where_of(shared_state* st, const caf::node_id& nid) {
   if (st != nullptr)
     if (auto lbl = st->label(nid))
       return lbl->where;
-  return "'" + caf::to_string(nid) + "'";
+  // Not "'" + to_string(nid) + "'": g++ 12 -O3 reports a false -Wrestrict.
+  std::string out = "'";
+  out += caf::to_string(nid);
+  out += '\'';
+  return out;
 }
 
 // -- registry actor: the actor listening on the node's port -------------------
