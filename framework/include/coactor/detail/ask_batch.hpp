@@ -2,9 +2,11 @@
 // frame per item: each reply completes its slot directly.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
 #include <cstddef>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -21,11 +23,21 @@
 
 namespace coactor::detail {
 
+/// Whether batches of asks to distinct local targets go out under one
+/// request id (the default). Benchmarks switch it off to measure the
+/// one-handler-per-request path in the same run; set it before the batches
+/// start.
+inline std::atomic<bool> share_batch_ids{true};
+
 /// Receives the reply (or error) of one item of an ask batch.
 template <class R>
 class batch_sink {
  public:
   virtual void item_done(std::size_t i, caf::type_erased_tuple& xs) = 0;
+
+  /// Handles one message under the batch's shared request id; returns
+  /// whether the shared handler must stay registered.
+  virtual bool batch_message(caf::type_erased_tuple& xs) = 0;
 
  protected:
   ~batch_sink() = default;
@@ -53,6 +65,38 @@ class batch_wait final : public caf::detail::behavior_impl {
   caf::intrusive_ptr<scope> scope_;
   batch_sink<R>* owner_;
   std::size_t index_;
+};
+
+/// The single handler of a batch sent under one request id: CAF erases it
+/// before each call, so it registers itself again while replies are
+/// outstanding (see rearm.hpp). Holds the scope (and with it the frame that
+/// holds the batch) until the batch ends.
+template <class R>
+class shared_batch_wait final : public caf::detail::behavior_impl {
+ public:
+  shared_batch_wait(caf::intrusive_ptr<scope> s, batch_sink<R>* owner,
+                    caf::scheduled_actor* self, caf::message_id rid) noexcept
+      : scope_(std::move(s)), owner_(owner), self_(self), rid_(rid) {}
+
+  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
+                                 caf::type_erased_tuple& xs) override {
+    f();
+    auto s = scope_; // keeps the frames alive during a resume
+    if (s == nullptr)
+      return caf::match_case::match;
+    if (owner_->batch_message(xs))
+      self_->add_multiplexed_response_handler(
+          rid_, caf::behavior{caf::behavior::impl_ptr{this}});
+    else
+      scope_ = nullptr;
+    return caf::match_case::match;
+  }
+
+ private:
+  caf::intrusive_ptr<scope> scope_;
+  batch_sink<R>* owner_;
+  caf::scheduled_actor* self_;
+  caf::message_id rid_;
 };
 
 /// The engine of `when_all`/`when_any` over `std::vector<ask_awaitable>`.
@@ -85,6 +129,12 @@ class ask_batch : public timed_join, public batch_sink<R> {
     items_.resize(n);
     remaining_ = n;
     auto sp = caf::intrusive_ptr<scope>{scope_};
+    shared_ = can_share();
+    caf::message_id shared_req;
+    if (shared_) {
+      shared_req = self_->new_request_id(caf::message_priority::normal);
+      shared_rid_ = shared_req.response_id();
+    }
     for (std::size_t i = 0; i < n; ++i) {
       auto& a = asks_[i];
       auto& it = items_[i];
@@ -93,6 +143,11 @@ class ask_batch : public timed_join, public batch_sink<R> {
       } else if (a.target() == nullptr) {
         results_.emplace_back(
             make_error(errc::target_down, "ask: invalid target handle"));
+      } else if (shared_) {
+        results_.emplace_back(caf::error{}); // set by batch_message
+        it.rid = shared_rid_;
+        it.pending = true;
+        continue;
       } else {
         results_.emplace_back(caf::error{}); // set by item_done
         auto req = self_->new_request_id(caf::message_priority::normal);
@@ -111,6 +166,19 @@ class ask_batch : public timed_join, public batch_sink<R> {
       --remaining_;
       if (any_ && winner_ == npos)
         winner_ = i;
+    }
+    if (shared_ && remaining_ > 0) {
+      // One handler and one clock entry for the whole batch; replies are
+      // told apart by their sender (the targets are distinct and local).
+      self_->add_multiplexed_response_handler(
+          shared_rid_,
+          caf::behavior{caf::intrusive_ptr<caf::detail::behavior_impl>{
+              caf::make_counted<shared_batch_wait<R>>(sp, this, self_,
+                                                      shared_rid_)}});
+      arm_timeout(self_, shared_req, asks_.front().timeout());
+      for (auto& a : asks_)
+        if (a.target() != nullptr)
+          a.send(shared_req);
     }
     if (remaining_ == 0)
       return false;
@@ -145,6 +213,19 @@ class ask_batch : public timed_join, public batch_sink<R> {
   }
 
   void cancel_children() override {
+    if (shared_) {
+      // One message ends the shared handler; it completes every pending
+      // slot (cancelled, or timeout for the slots marked timed_out).
+      if (!shared_cancel_sent_ && remaining_ > 0) {
+        shared_cancel_sent_ = true;
+        for (auto& it : items_)
+          if (it.pending)
+            it.cancelled = true;
+        self_->eq_impl(shared_rid_, nullptr, self_->context(),
+                       make_error(errc::cancelled));
+      }
+      return;
+    }
     for (auto& it : items_) {
       if (it.pending && !it.cancelled) {
         it.cancelled = true;
@@ -162,7 +243,161 @@ class ask_batch : public timed_join, public batch_sink<R> {
     cancel_children();
   }
 
+  bool batch_message(caf::type_erased_tuple& xs) override {
+    auto* el = self_->current_mailbox_element();
+    auto* sender = el != nullptr ? el->sender.get() : nullptr;
+    const caf::error* err = nullptr;
+    if (xs.size() == 1 && xs.match_element<caf::error>(0))
+      err = &xs.get_as<caf::error>(0);
+    // The clock sends the request timeout as from `self` (never a target).
+    if (sender == self_->ctrl())
+      sender = nullptr;
+    if (sender != nullptr) {
+      auto pos = by_sender_.find(sender);
+      if (pos == by_sender_.end()) {
+        ++strays_; // e.g. a delegated request answered by another actor
+      } else if (auto& it = items_[pos->second]; it.pending) {
+        complete(pos->second, xs);
+      } else if (it.guessed_down) {
+        // The bounce given to this slot belonged to another dead target.
+        it.guessed_down = false;
+        ++downs_;
+        complete_reply(pos->second, xs);
+      } // else: a late reply for a finished slot
+    } else if (err != nullptr && is_receiver_down(*err)) {
+      // CAF bounces a request to a dead actor without a sender: give it to
+      // a pending slot whose target has terminated, or count it until the
+      // remaining slots are all accounted for.
+      auto i = find_dead_pending();
+      if (i != npos) {
+        items_[i].guessed_down = true;
+        finish_slot(i, make_error(errc::target_down, "ask"));
+      } else {
+        ++downs_;
+      }
+    } else if (err != nullptr) {
+      // Our cancellation, the batch's request timeout, or another error
+      // without a sender: it ends every pending slot.
+      for (std::size_t i = 0; i < items_.size(); ++i) {
+        auto& it = items_[i];
+        if (!it.pending)
+          continue;
+        if (it.timed_out)
+          finish_slot(i, make_error(errc::timeout,
+                                    "when_all: item still running at the "
+                                    "overall timeout"));
+        else if (it.cancelled || scope_->cancelled())
+          finish_slot(i, make_error(errc::cancelled, "ask"));
+        else if (downs_ > 0 && is_dead(i)) {
+          --downs_;
+          finish_slot(i, make_error(errc::target_down, "ask"));
+        } else
+          finish_slot(i, map_reply_error(*err, "ask"));
+      }
+    } else {
+      ++strays_;
+    }
+    if (remaining_ > 0 && remaining_ == downs_ + strays_)
+      settle_unattributed();
+    if (remaining_ > 0)
+      return true;
+    scope_->join(nullptr);
+    disarm_join_timer(self_, timer_, timer_rid_);
+    parent_.resume(); // may destroy *this
+    return false;
+  }
+
  protected:
+  static bool is_receiver_down(const caf::error& err) noexcept {
+    return err.category() == caf::atom("system")
+           && err.code()
+                  == static_cast<uint8_t>(caf::sec::request_receiver_down);
+  }
+
+  /// Whether the batch may go out under one request id: more than one
+  /// item, all targets local, distinct and other than `self`, one timeout
+  /// for all (a batch that is not gets one request id per item).
+  bool can_share() {
+    if (any_ || asks_.size() < 2 || scope_->stopped()
+        || !share_batch_ids.load(std::memory_order_relaxed))
+      return false;
+    by_sender_.reserve(asks_.size());
+    auto t = asks_.front().timeout();
+    for (std::size_t i = 0; i < asks_.size(); ++i) {
+      auto& a = asks_[i];
+      if (a.timeout() != t)
+        return give_up_sharing();
+      if (a.target() == nullptr)
+        continue;
+      if (a.target()->node() != self_->node()
+          || a.target().get() == self_->ctrl()
+          || !by_sender_.emplace(a.target().get(), i).second)
+        return give_up_sharing();
+    }
+    return true;
+  }
+
+  bool give_up_sharing() {
+    by_sender_.clear();
+    return false;
+  }
+
+  bool is_dead(std::size_t i) const {
+    auto* p = asks_[i].target()->get();
+    return p->getf(caf::abstract_actor::is_terminated_flag);
+  }
+
+  std::size_t find_dead_pending() const {
+    for (std::size_t i = 0; i < items_.size(); ++i)
+      if (items_[i].pending && is_dead(i))
+        return i;
+    return npos;
+  }
+
+  /// Every pending slot got a message we could not attribute (bounces of
+  /// dead targets, replies from other actors): end them all.
+  void settle_unattributed() {
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+      if (!items_[i].pending)
+        continue;
+      if (strays_ == 0 || (downs_ > 0 && is_dead(i)))
+        finish_slot(i, make_error(errc::target_down, "ask"));
+      else
+        finish_slot(i, make_error(errc::unexpected_reply,
+                                  "ask: the reply came from an actor other "
+                                  "than the target (delegated request in a "
+                                  "batch)"));
+    }
+    downs_ = strays_ = 0;
+  }
+
+  void finish_slot(std::size_t i, caf::error err) {
+    auto& it = items_[i];
+    it.pending = false;
+    it.done = true;
+    results_[i] = std::move(err);
+    --remaining_;
+  }
+
+  void complete(std::size_t i, caf::type_erased_tuple& xs) {
+    auto& it = items_[i];
+    it.pending = false;
+    it.done = true;
+    --remaining_;
+    complete_reply(i, xs);
+  }
+
+  void complete_reply(std::size_t i, caf::type_erased_tuple& xs) {
+    auto& it = items_[i];
+    if (it.timed_out)
+      results_[i] = make_error(errc::timeout, "when_all: item still running "
+                                              "at the overall timeout");
+    else if (it.cancelled || scope_->cancelled())
+      results_[i] = make_error(errc::cancelled, "ask");
+    else
+      read_reply(xs, results_[i]);
+  }
+
   static void read_reply(caf::type_erased_tuple& xs, caf::expected<R>& out) {
     if (xs.size() == 1 && xs.match_element<caf::error>(0)) {
       out = map_reply_error(xs.get_as<caf::error>(0), "ask");
@@ -180,6 +415,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
     bool done = false;
     bool cancelled = false;
     bool timed_out = false;
+    bool guessed_down = false; // shared id: a bounce attributed by guess
   };
 
   std::vector<ask_awaitable<R, Ts...>> asks_;
@@ -194,6 +430,13 @@ class ask_batch : public timed_join, public batch_sink<R> {
   std::coroutine_handle<> parent_;
   caf::intrusive_ptr<join_timer> timer_;
   caf::message_id timer_rid_;
+  // The shared-request-id mode (see can_share).
+  bool shared_ = false;
+  bool shared_cancel_sent_ = false;
+  caf::message_id shared_rid_;
+  std::unordered_map<caf::actor_control_block*, std::size_t> by_sender_;
+  std::size_t downs_ = 0;  // bounces not yet given to a slot
+  std::size_t strays_ = 0; // replies from actors that are no target
 };
 
 } // namespace coactor::detail
