@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include "actors/run_deterministic.hpp"
 #include "coactor/error.hpp"
 #include "coactor/sleep.hpp"
 #include "support/deterministic.hpp"
@@ -50,20 +51,6 @@ caf::behavior runner_actor(caf::event_based_actor* self, runnable_pipeline p,
   start(self, run_from_actor(self, std::move(p), std::move(out)));
   return {[](int) {
   }};
-}
-
-caf::expected<pipeline_summary>
-run_deterministic(testing::deterministic_fixture& fx,
-                  const runnable_pipeline& p) {
-  std::optional<caf::expected<pipeline_summary>> result;
-  auto started = p.start(
-      [&](caf::expected<pipeline_summary> r) { result = std::move(r); });
-  if (!started)
-    return started.error();
-  fx.run();
-  if (!result)
-    return make_error(errc::timeout, "pipeline did not complete");
-  return std::move(*result);
 }
 
 } // namespace

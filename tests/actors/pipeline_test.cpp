@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include "actors/run_deterministic.hpp"
 #include "coactor/error.hpp"
 #include "support/deterministic.hpp"
 
@@ -15,21 +16,6 @@ using namespace coactor;
 using namespace coactor::actors;
 
 namespace {
-
-/// Runs a pipeline on the deterministic scheduler and returns its result.
-caf::expected<pipeline_summary>
-run_deterministic(testing::deterministic_fixture& fx,
-                  const runnable_pipeline& p) {
-  std::optional<caf::expected<pipeline_summary>> result;
-  auto started = p.start(
-      [&](caf::expected<pipeline_summary> r) { result = std::move(r); });
-  if (!started)
-    return started.error();
-  fx.run();
-  if (!result)
-    return make_error(errc::timeout, "pipeline did not complete");
-  return std::move(*result);
-}
 
 node_options threaded_options() {
   node_options opts;

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
+#include "actors/run_deterministic.hpp"
 #include "coactor/actors/pipeline.hpp"
 #include "coactor/error.hpp"
 #include "support/deterministic.hpp"
@@ -15,24 +16,6 @@
 using namespace coactor;
 using namespace coactor::actors;
 using namespace std::chrono_literals;
-
-namespace {
-
-caf::expected<pipeline_summary>
-run_deterministic(testing::deterministic_fixture& fx,
-                  const runnable_pipeline& p) {
-  std::optional<caf::expected<pipeline_summary>> result;
-  auto started = p.start(
-      [&](caf::expected<pipeline_summary> r) { result = std::move(r); });
-  if (!started)
-    return started.error();
-  fx.run();
-  if (!result)
-    return make_error(errc::timeout, "pipeline did not complete");
-  return std::move(*result);
-}
-
-} // namespace
 
 TEST_CASE_METHOD(testing::deterministic_fixture,
                  "map, filter and flat_map transform every item in order",

@@ -159,27 +159,13 @@ struct task_source_state {
 };
 
 template <class T>
-void task_source_fail(caf::stateful_actor<task_source_state<T>>* self,
-                      const caf::error& err) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
-  st.out.fail(self, err);
-  report_failure(self, st.ctx, err);
-}
-
-template <class T>
 void task_source_check(caf::stateful_actor<task_source_state<T>>* self) {
   auto& st = self->state;
   if (st.finished)
     return;
   st.core->flush();
-  if (st.task_done && st.core->staged.empty() && st.out.buffered() == 0) {
-    st.finished = true;
-    st.out.close(self);
-    report_done(self, st.ctx);
-  }
+  if (st.task_done && st.core->staged.empty() && st.out.buffered() == 0)
+    finish_stage(self);
 }
 
 template <class T>
@@ -193,20 +179,8 @@ caf::behavior task_source_actor(caf::stateful_actor<task_source_state<T>>* self,
   st.core->out = &st.out;
   st.core->probe = st.ctx.probe.get();
   st.core->max_batch = std::max<size_t>(1, args.max_batch);
-  for (auto& d : args.downs) {
-    self->monitor(d.hdl);
-    self->send(d.hdl, open_atom::value, st.ctx.probe->name);
-  }
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    auto i = st.out.index_of(dm.source);
-    if (i < 0 || st.finished)
-      return;
-    task_source_fail(
-        self, peer_down_error(*st.ctx.probe, "downstream",
-                              st.out.paths()[static_cast<size_t>(i)].dst.name,
-                              dm.reason));
-  });
+  open_downstreams(self, args.downs);
+  fail_on_peer_down(self);
   caf::error err;
   std::optional<task<void>> body;
   err = guarded(*st.ctx.probe, [&]() -> caf::error {
@@ -214,14 +188,14 @@ caf::behavior task_source_actor(caf::stateful_actor<task_source_state<T>>* self,
     return {};
   });
   if (err) {
-    task_source_fail(self, err);
+    fail_stage(self, err);
     return {};
   }
   start(self, std::move(*body), [self](caf::expected<void> r) {
     auto& st = self->state;
     if (!r) {
-      task_source_fail(self, stage_error(*st.ctx.probe, errc::stage_failed,
-                                         describe(r.error())));
+      fail_stage(self, stage_error(*st.ctx.probe, errc::stage_failed,
+                                   describe(r.error())));
       return;
     }
     st.task_done = true;
@@ -229,26 +203,17 @@ caf::behavior task_source_actor(caf::stateful_actor<task_source_state<T>>* self,
   });
   return {
       [self](demand_atom, int64_t n) {
-        auto& st = self->state;
-        if (st.finished)
+        if (!take_demand(self, n))
           return;
-        if (n <= 0 || !st.out.grant(self->current_sender()->address(), n)) {
-          task_source_fail(self,
-                           stage_error(*st.ctx.probe, errc::protocol_violation,
-                                       "bad demand"));
-          return;
-        }
         task_source_check(self);
-        st.core->wake();
+        self->state.core->wake();
       },
       [self](resume_atom) {
         auto& st = self->state;
         st.core->flush_scheduled = false;
         task_source_check(self);
       },
-      [self](stream_error_atom, caf::error& err) {
-        task_source_fail(self, err);
-      },
+      [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },
   };
 }
 
@@ -289,26 +254,13 @@ struct async_sink_state {
 };
 
 template <class T>
-void async_sink_fail(caf::stateful_actor<async_sink_state<T>>* self,
-                     const caf::error& err) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
-  st.in.fail(self, err);
-  report_failure(self, st.ctx, err);
-}
-
-template <class T>
 void async_sink_next(caf::stateful_actor<async_sink_state<T>>* self) {
   auto& st = self->state;
   if (st.finished || st.busy)
     return;
   if (st.pending.empty()) {
-    if (st.in.all_ended()) {
-      st.finished = true;
-      report_done(self, st.ctx);
-    }
+    if (st.in.all_ended())
+      finish_stage(self);
     return;
   }
   auto b = std::move(st.pending.front());
@@ -322,8 +274,8 @@ void async_sink_next(caf::stateful_actor<async_sink_state<T>>* self) {
           st.busy = false;
           st.held -= n;
           if (!r) {
-            async_sink_fail(self, stage_error(*st.ctx.probe, errc::stage_failed,
-                                              describe(r.error())));
+            fail_stage(self, stage_error(*st.ctx.probe, errc::stage_failed,
+                                         describe(r.error())));
             return;
           }
           st.ctx.probe->add_out(n);
@@ -341,28 +293,10 @@ caf::behavior async_sink_actor(caf::stateful_actor<async_sink_state<T>>* self,
   st.ctx = std::move(args.ctx);
   st.in = inbound{args.upstreams, std::max<size_t>(1, args.window)};
   st.fn = std::move(args.fn);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.finished)
-      return;
-    if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended)
-      async_sink_fail(
-          self, peer_down_error(*st.ctx.probe, "upstream", p->name, dm.reason));
-  });
+  fail_on_peer_down(self);
   return {
       [self](open_atom, std::string& name) {
-        auto& st = self->state;
-        auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
-        if (st.finished)
-          return;
-        if (!st.in.open(hdl, std::move(name))) {
-          async_sink_fail(self,
-                          stage_error(*st.ctx.probe, errc::protocol_violation,
-                                      "duplicate open"));
-          return;
-        }
-        self->monitor(hdl);
-        st.in.grant(self, st.held);
+        open_upstream(self, name, self->state.held);
       },
       [self](batch_message<T>& b) {
         auto& st = self->state;
@@ -374,10 +308,9 @@ caf::behavior async_sink_actor(caf::stateful_actor<async_sink_state<T>>* self,
                         : caf::expected<size_t>{make_error(
                             errc::protocol_violation, "unknown upstream")};
         if (!over || *over > 0) {
-          async_sink_fail(
-              self,
-              stage_error(*st.ctx.probe, errc::protocol_violation,
-                          over ? "credit exceeded" : describe(over.error())));
+          fail_stage(self, stage_error(*st.ctx.probe, errc::protocol_violation,
+                                       over ? "credit exceeded"
+                                            : describe(over.error())));
           return;
         }
         st.ctx.probe->add_in(b.items.size());
@@ -386,16 +319,10 @@ caf::behavior async_sink_actor(caf::stateful_actor<async_sink_state<T>>* self,
         async_sink_next(self);
       },
       [self](end_atom) {
-        auto& st = self->state;
-        if (st.finished)
-          return;
-        if (auto* p = st.in.find(self->current_sender()->address()))
-          st.in.end(*p);
-        async_sink_next(self);
+        if (end_upstream(self))
+          async_sink_next(self);
       },
-      [self](stream_error_atom, caf::error& err) {
-        async_sink_fail(self, err);
-      },
+      [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },
   };
 }
 

@@ -21,6 +21,21 @@ namespace coactor::actors {
 /// Credit a consumer keeps granted to its upstreams (items in flight to it).
 inline constexpr size_t default_window = 2048;
 
+namespace detail {
+
+/// Calls `f(xs...)`; returns the `caf::error` it returns, if it returns one.
+template <class F, class... Ts>
+caf::error call_for_error(F& f, Ts&... xs) {
+  if constexpr (std::is_same_v<std::invoke_result_t<F&, Ts&...>, caf::error>) {
+    return f(xs...);
+  } else {
+    f(xs...);
+    return {};
+  }
+}
+
+} // namespace detail
+
 /// A consumer calling a function for each item; the item type is fixed when
 /// it is placed in a pipeline with `.to(...)`. Each parallel copy calls its
 /// own copy of the function, inside its actor (never concurrently with
@@ -40,15 +55,9 @@ struct for_each_spec : detail::named_spec<for_each_spec<F>> {
   std::function<detail::sink_fn<T>()> make() const {
     return [fun = fun]() -> detail::sink_fn<T> {
       return [fun](std::vector<T>& items) mutable -> caf::error {
-        for (auto& x : items) {
-          if constexpr (std::is_same_v<std::invoke_result_t<F&, T&>,
-                                       caf::error>) {
-            if (auto err = fun(x))
-              return err;
-          } else {
-            fun(x);
-          }
-        }
+        for (auto& x : items)
+          if (auto err = detail::call_for_error(fun, x))
+            return err;
         return {};
       };
     };
@@ -76,13 +85,7 @@ struct for_each_batch_spec : detail::named_spec<for_each_batch_spec<F>> {
   std::function<detail::sink_fn<T>()> make() const {
     return [fun = fun]() -> detail::sink_fn<T> {
       return [fun](std::vector<T>& items) mutable -> caf::error {
-        if constexpr (std::is_same_v<std::invoke_result_t<F&, std::vector<T>&>,
-                                     caf::error>) {
-          return fun(items);
-        } else {
-          fun(items);
-          return {};
-        }
+        return detail::call_for_error(fun, items);
       };
     };
   }

@@ -56,6 +56,21 @@ struct transform_spec : named_spec<Derived> {
   }
 };
 
+/// Returns a processor factory for a stage without state of its own: each
+/// processor holds its own copy of `fun` and handles a batch with
+/// `step(fun, in, out)`.
+template <class In, class Out, class F, class Step>
+std::function<processor<In, Out>()> per_item_processor(F fun, Step step) {
+  return [fun = std::move(fun), step] {
+    processor<In, Out> p;
+    p.on_batch = [fun, step](std::vector<In>& in,
+                             std::vector<Out>& out) mutable -> caf::error {
+      return step(fun, in, out);
+    };
+    return p;
+  };
+}
+
 } // namespace detail
 
 /// A stage emitting `f(x)` for each item `x`; `f` may return a
@@ -78,27 +93,24 @@ struct map_spec : detail::transform_spec<map_spec<F>> {
   std::function<detail::processor<In, typename def<In>::out_type>()>
   make() const {
     using Out = typename def<In>::out_type;
-    return [fun = fun] {
-      detail::processor<In, Out> p;
-      p.on_batch = [fun](std::vector<In>& in,
-                         std::vector<Out>& out) mutable -> caf::error {
-        out.reserve(in.size());
-        for (auto& x : in) {
-          if constexpr (std::is_same_v<
-                            std::decay_t<std::invoke_result_t<F&, In&>>,
-                            caf::expected<Out>>) {
-            auto y = fun(x);
-            if (!y)
-              return std::move(y.error());
-            out.push_back(std::move(*y));
-          } else {
-            out.push_back(fun(x));
+    return detail::per_item_processor<In, Out>(
+        fun,
+        [](F& f, std::vector<In>& in, std::vector<Out>& out) -> caf::error {
+          out.reserve(in.size());
+          for (auto& x : in) {
+            if constexpr (std::is_same_v<
+                              std::decay_t<std::invoke_result_t<F&, In&>>,
+                              caf::expected<Out>>) {
+              auto y = f(x);
+              if (!y)
+                return std::move(y.error());
+              out.push_back(std::move(*y));
+            } else {
+              out.push_back(f(x));
+            }
           }
-        }
-        return {};
-      };
-      return p;
-    };
+          return {};
+        });
   }
 };
 
@@ -124,18 +136,14 @@ struct filter_spec : detail::transform_spec<filter_spec<F>> {
 
   template <class In>
   std::function<detail::processor<In, In>()> make() const {
-    return [fun = fun] {
-      detail::processor<In, In> p;
-      p.on_batch = [fun](std::vector<In>& in,
-                         std::vector<In>& out) mutable -> caf::error {
-        out.reserve(in.size());
-        for (auto& x : in)
-          if (fun(static_cast<const In&>(x)))
-            out.push_back(std::move(x));
-        return {};
-      };
-      return p;
-    };
+    return detail::per_item_processor<In, In>(
+        fun, [](F& f, std::vector<In>& in, std::vector<In>& out) -> caf::error {
+          out.reserve(in.size());
+          for (auto& x : in)
+            if (f(static_cast<const In&>(x)))
+              out.push_back(std::move(x));
+          return {};
+        });
   }
 };
 
@@ -165,19 +173,16 @@ struct flat_map_spec : detail::transform_spec<flat_map_spec<F>> {
   std::function<detail::processor<In, typename def<In>::out_type>()>
   make() const {
     using Out = typename def<In>::out_type;
-    return [fun = fun] {
-      detail::processor<In, Out> p;
-      p.on_batch = [fun](std::vector<In>& in,
-                         std::vector<Out>& out) mutable -> caf::error {
-        for (auto& x : in) {
-          auto ys = fun(x);
-          for (auto& y : ys)
-            out.push_back(std::move(y));
-        }
-        return {};
-      };
-      return p;
-    };
+    return detail::per_item_processor<In, Out>(
+        fun,
+        [](F& f, std::vector<In>& in, std::vector<Out>& out) -> caf::error {
+          for (auto& x : in) {
+            auto ys = f(x);
+            for (auto& y : ys)
+              out.push_back(std::move(y));
+          }
+          return {};
+        });
   }
 };
 

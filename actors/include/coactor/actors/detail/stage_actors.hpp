@@ -87,6 +87,159 @@ caf::error guarded(const stage_probe& probe, F&& f) {
   }
 }
 
+// -- what every stage actor does alike
+// ------------------------------------------
+//
+// These work on a `caf::stateful_actor<State>` whose state has `ctx`
+// (stage_context) and `finished` (true once the stage failed or finished),
+// plus `out` (outbound) when it has downstreams and `in` (inbound) when it
+// has upstreams.
+
+template <class State>
+inline constexpr bool has_downstreams = requires(State& st) {
+  st.out.credit();
+};
+
+template <class State>
+inline constexpr bool has_upstreams = requires(State& st) {
+  st.in.all_ended();
+};
+
+/// Fails the stage once: passes `err` to the downstreams and upstreams,
+/// reports it to the controller and ends `self` with it.
+template <class State>
+void fail_stage(caf::stateful_actor<State>* self, const caf::error& err) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  st.finished = true;
+  if constexpr (has_downstreams<State>)
+    st.out.fail(self, err);
+  if constexpr (has_upstreams<State>)
+    st.in.fail(self, err);
+  report_failure(self, st.ctx, err);
+}
+
+/// Finishes the stage once its work is drained: closes the downstreams and
+/// reports completion to the controller.
+template <class State>
+void finish_stage(caf::stateful_actor<State>* self) {
+  auto& st = self->state;
+  st.finished = true;
+  if constexpr (has_downstreams<State>)
+    st.out.close(self);
+  report_done(self, st.ctx);
+}
+
+/// Runs `make` and stores its result in `x`; an error or exception fails the
+/// stage (returns false then).
+template <class State, class T, class Make>
+bool make_guarded(caf::stateful_actor<State>* self, T& x, Make& make) {
+  auto err = guarded(*self->state.ctx.probe, [&]() -> caf::error {
+    x = make();
+    return {};
+  });
+  if (err) {
+    fail_stage(self, err);
+    return false;
+  }
+  return true;
+}
+
+/// Monitors every downstream and sends it `open` with the stage's name.
+template <class State>
+void open_downstreams(caf::stateful_actor<State>* self,
+                      const std::vector<peer>& downs) {
+  for (auto& d : downs) {
+    self->monitor(d.hdl);
+    self->send(d.hdl, open_atom::value, self->state.ctx.probe->name);
+  }
+}
+
+/// Installs the down handler: a downstream going down, or an upstream going
+/// down before its stream ended, fails the stage.
+template <class State>
+void fail_on_peer_down(caf::stateful_actor<State>* self) {
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.finished)
+      return;
+    if constexpr (has_downstreams<State>) {
+      if (auto i = st.out.index_of(dm.source); i >= 0) {
+        fail_stage(self, peer_down_error(
+                             *st.ctx.probe, "downstream",
+                             st.out.paths()[static_cast<size_t>(i)].dst.name,
+                             dm.reason));
+        return;
+      }
+    }
+    if constexpr (has_upstreams<State>) {
+      if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended)
+        fail_stage(self, peer_down_error(*st.ctx.probe, "upstream", p->name,
+                                         dm.reason));
+    }
+  });
+}
+
+/// Takes `demand` from the sender; returns false when the stage has finished
+/// or the demand is bad (which fails the stage).
+template <class State>
+bool take_demand(caf::stateful_actor<State>* self, int64_t n) {
+  auto& st = self->state;
+  if (st.finished)
+    return false;
+  if (n <= 0 || !st.out.grant(self->current_sender()->address(), n)) {
+    fail_stage(self, stage_error(*st.ctx.probe, errc::protocol_violation,
+                                 "bad demand"));
+    return false;
+  }
+  return true;
+}
+
+/// Registers the sender of `open` as an upstream, monitors it and grants it
+/// credit (`held`: items the stage still holds); a duplicate fails the stage.
+template <class State>
+void open_upstream(caf::stateful_actor<State>* self, std::string& name,
+                   size_t held) {
+  auto& st = self->state;
+  auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
+  if (st.finished)
+    return;
+  if (!st.in.open(hdl, std::move(name))) {
+    fail_stage(self, stage_error(*st.ctx.probe, errc::protocol_violation,
+                                 "duplicate open"));
+    return;
+  }
+  self->monitor(hdl);
+  st.in.grant(self, held);
+}
+
+/// Marks the sender's stream as ended; returns false when the stage has
+/// already finished.
+template <class State>
+bool end_upstream(caf::stateful_actor<State>* self) {
+  auto& st = self->state;
+  if (st.finished)
+    return false;
+  if (auto* p = st.in.find(self->current_sender()->address()))
+    st.in.end(*p);
+  return true;
+}
+
+/// Returns the sender's upstream path for a batch; an unknown or ended
+/// upstream fails the stage (returns null then).
+template <class State>
+inbound::path* batch_upstream(caf::stateful_actor<State>* self) {
+  auto& st = self->state;
+  auto* p = st.in.find(self->current_sender()->address());
+  if (p == nullptr || p->ended) {
+    fail_stage(self, stage_error(*st.ctx.probe, errc::protocol_violation,
+                                 "batch from an unknown or ended upstream"));
+    return nullptr;
+  }
+  return p;
+}
+
 // -- source
 // --------------------------------------------------------------------
 
@@ -115,17 +268,6 @@ struct source_state {
   bool finished = false;
 };
 
-template <class T>
-void source_fail(caf::stateful_actor<source_state<T>>* self,
-                 const caf::error& err) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
-  st.out.fail(self, err);
-  report_failure(self, st.ctx, err);
-}
-
 /// Generates within credit (or freely when pushing), a bounded amount per
 /// message so that the actor never hogs its worker thread.
 template <class T>
@@ -152,7 +294,7 @@ void source_pump(caf::stateful_actor<source_state<T>>* self) {
       return {};
     });
     if (err) {
-      source_fail(self, err);
+      fail_stage(self, err);
       return;
     }
     probe.add_in(xs.size());
@@ -165,9 +307,7 @@ void source_pump(caf::stateful_actor<source_state<T>>* self) {
   }
   probe.set_buffered(st.out.buffered());
   if (st.exhausted && st.out.buffered() == 0) {
-    st.finished = true;
-    st.out.close(self);
-    report_done(self, st.ctx);
+    finish_stage(self);
     return;
   }
   if (st.exhausted || st.resume_pending)
@@ -190,27 +330,10 @@ caf::behavior source_actor(caf::stateful_actor<source_state<T>>* self,
   st.push = args.push;
   st.period = args.period;
   st.out = outbound<T>{args.downs, std::move(args.route), st.max_batch};
-  if (auto err = guarded(*st.ctx.probe, [&]() -> caf::error {
-        st.gen = args.make();
-        return {};
-      })) {
-    source_fail(self, err);
+  if (!make_guarded(self, st.gen, args.make))
     return {};
-  }
-  for (auto& d : args.downs) {
-    self->monitor(d.hdl);
-    self->send(d.hdl, open_atom::value, st.ctx.probe->name);
-  }
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    auto i = st.out.index_of(dm.source);
-    if (i < 0 || st.finished)
-      return;
-    source_fail(self,
-                peer_down_error(*st.ctx.probe, "downstream",
-                                st.out.paths()[static_cast<size_t>(i)].dst.name,
-                                dm.reason));
-  });
+  open_downstreams(self, args.downs);
+  fail_on_peer_down(self);
   if (st.push) {
     st.resume_pending = true;
     self->send(self, resume_atom::value);
@@ -218,13 +341,8 @@ caf::behavior source_actor(caf::stateful_actor<source_state<T>>* self,
   return {
       [self](demand_atom, int64_t n) {
         auto& st = self->state;
-        if (st.finished)
+        if (!take_demand(self, n))
           return;
-        if (n <= 0 || !st.out.grant(self->current_sender()->address(), n)) {
-          source_fail(self, stage_error(*st.ctx.probe, errc::protocol_violation,
-                                        "bad demand"));
-          return;
-        }
         if (!st.push && !st.resume_pending)
           source_pump(self);
         else if (st.exhausted)
@@ -235,7 +353,7 @@ caf::behavior source_actor(caf::stateful_actor<source_state<T>>* self,
         if (!self->state.finished)
           source_pump(self);
       },
-      [self](stream_error_atom, caf::error& err) { source_fail(self, err); },
+      [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },
   };
 }
 
@@ -270,18 +388,6 @@ struct flow_state {
 };
 
 template <class In, class Out>
-void flow_fail(caf::stateful_actor<flow_state<In, Out>>* self,
-               const caf::error& err) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
-  st.out.fail(self, err);
-  st.in.fail(self, err);
-  report_failure(self, st.ctx, err);
-}
-
-template <class In, class Out>
 void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
   auto& st = self->state;
   auto& probe = *st.ctx.probe;
@@ -297,11 +403,8 @@ void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
       }
     }
     probe.set_buffered(st.out.buffered());
-    if (st.out.buffered() == 0) {
-      st.finished = true;
-      st.out.close(self);
-      report_done(self, st.ctx);
-    }
+    if (st.out.buffered() == 0)
+      finish_stage(self);
     return;
   }
   probe.set_buffered(st.out.buffered());
@@ -313,16 +416,13 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
                    batch_message<In>& b) {
   auto& st = self->state;
   auto& probe = *st.ctx.probe;
-  auto* p = st.in.find(self->current_sender()->address());
-  if (p == nullptr || p->ended) {
-    flow_fail(self, stage_error(probe, errc::protocol_violation,
-                                "batch from an unknown or ended upstream"));
+  auto* p = batch_upstream(self);
+  if (p == nullptr)
     return;
-  }
   auto over = st.in.arrived(*p, b.seq, b.items.size());
   if (!over) {
-    flow_fail(self, stage_error(probe, errc::protocol_violation,
-                                describe(over.error())));
+    fail_stage(self, stage_error(probe, errc::protocol_violation,
+                                 describe(over.error())));
     return;
   }
   probe.add_in(b.items.size());
@@ -335,16 +435,16 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
   if (*over > 0) {
     switch (st.policy) {
       case overflow_policy::backpressure:
-        flow_fail(self, stage_error(probe, errc::protocol_violation,
-                                    "upstream '" + p->name + "' sent "
-                                        + std::to_string(*over)
-                                        + " items beyond its credit"));
+        fail_stage(self, stage_error(probe, errc::protocol_violation,
+                                     "upstream '" + p->name + "' sent "
+                                         + std::to_string(*over)
+                                         + " items beyond its credit"));
         return;
       case overflow_policy::fail:
-        flow_fail(self, stage_error(probe, errc::buffer_overflow,
-                                    "capacity " + std::to_string(st.capacity)
-                                        + " exceeded by "
-                                        + std::to_string(*over) + " items"));
+        fail_stage(self, stage_error(probe, errc::buffer_overflow,
+                                     "capacity " + std::to_string(st.capacity)
+                                         + " exceeded by "
+                                         + std::to_string(*over) + " items"));
         return;
       case overflow_policy::drop_newest:
         b.items.resize(b.items.size() - *over);
@@ -364,7 +464,7 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
   std::vector<Out> ys;
   if (auto err
       = guarded(probe, [&] { return st.proc.on_batch(b.items, ys); })) {
-    flow_fail(self, err);
+    fail_stage(self, err);
     return;
   }
   st.out.push(std::move(ys), b.emitted);
@@ -385,67 +485,25 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
   st.policy = args.policy;
   st.in = inbound{args.upstreams, st.capacity};
   st.out = outbound<Out>{args.downs, std::move(args.route), args.max_batch};
-  if (auto err = guarded(*st.ctx.probe, [&]() -> caf::error {
-        st.proc = args.make();
-        return {};
-      })) {
-    flow_fail(self, err);
+  if (!make_guarded(self, st.proc, args.make))
     return {};
-  }
-  for (auto& d : args.downs) {
-    self->monitor(d.hdl);
-    self->send(d.hdl, open_atom::value, st.ctx.probe->name);
-  }
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.finished)
-      return;
-    if (auto i = st.out.index_of(dm.source); i >= 0) {
-      flow_fail(self,
-                peer_down_error(*st.ctx.probe, "downstream",
-                                st.out.paths()[static_cast<size_t>(i)].dst.name,
-                                dm.reason));
-    } else if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended) {
-      flow_fail(self,
-                peer_down_error(*st.ctx.probe, "upstream", p->name, dm.reason));
-    }
-  });
+  open_downstreams(self, args.downs);
+  fail_on_peer_down(self);
   return {
       [self](open_atom, std::string& name) {
-        auto& st = self->state;
-        auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
-        if (st.finished)
-          return;
-        if (!st.in.open(hdl, std::move(name))) {
-          flow_fail(self, stage_error(*st.ctx.probe, errc::protocol_violation,
-                                      "duplicate open"));
-          return;
-        }
-        self->monitor(hdl);
-        st.in.grant(self, st.out.buffered());
+        open_upstream(self, name, self->state.out.buffered());
       },
       [self](batch_message<In>& b) {
         if (!self->state.finished)
           flow_on_batch(self, b);
       },
       [self](demand_atom, int64_t n) {
-        auto& st = self->state;
-        if (st.finished)
-          return;
-        if (n <= 0 || !st.out.grant(self->current_sender()->address(), n)) {
-          flow_fail(self, stage_error(*st.ctx.probe, errc::protocol_violation,
-                                      "bad demand"));
-          return;
-        }
-        flow_pump(self);
+        if (take_demand(self, n))
+          flow_pump(self);
       },
       [self](end_atom) {
-        auto& st = self->state;
-        if (st.finished)
-          return;
-        if (auto* p = st.in.find(self->current_sender()->address()))
-          st.in.end(*p);
-        flow_pump(self);
+        if (end_upstream(self))
+          flow_pump(self);
       },
       [self](resume_atom, uint64_t gen) {
         auto& st = self->state;
@@ -457,7 +515,7 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
         st.out.push(std::move(tail), now_ns());
         flow_pump(self);
       },
-      [self](stream_error_atom, caf::error& err) { flow_fail(self, err); },
+      [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },
   };
 }
 
@@ -482,84 +540,36 @@ struct sink_state {
 };
 
 template <class T>
-void sink_fail(caf::stateful_actor<sink_state<T>>* self,
-               const caf::error& err) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
-  st.in.fail(self, err);
-  report_failure(self, st.ctx, err);
-}
-
-template <class T>
-void sink_check_done(caf::stateful_actor<sink_state<T>>* self) {
-  auto& st = self->state;
-  if (st.in.all_ended()) {
-    st.finished = true;
-    report_done(self, st.ctx);
-  }
-}
-
-template <class T>
 caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
                          sink_args<T> args) {
   auto& st = self->state;
   st.ctx = std::move(args.ctx);
   st.in = inbound{args.upstreams, std::max<size_t>(1, args.window)};
-  if (auto err = guarded(*st.ctx.probe, [&]() -> caf::error {
-        st.fn = args.make();
-        return {};
-      })) {
-    sink_fail(self, err);
+  if (!make_guarded(self, st.fn, args.make))
     return {};
-  }
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.finished)
-      return;
-    if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended)
-      sink_fail(self,
-                peer_down_error(*st.ctx.probe, "upstream", p->name, dm.reason));
-  });
+  fail_on_peer_down(self);
   return {
-      [self](open_atom, std::string& name) {
-        auto& st = self->state;
-        auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
-        if (st.finished)
-          return;
-        if (!st.in.open(hdl, std::move(name))) {
-          sink_fail(self, stage_error(*st.ctx.probe, errc::protocol_violation,
-                                      "duplicate open"));
-          return;
-        }
-        self->monitor(hdl);
-        st.in.grant(self, 0);
-      },
+      [self](open_atom, std::string& name) { open_upstream(self, name, 0); },
       [self](batch_message<T>& b) {
         auto& st = self->state;
         auto& probe = *st.ctx.probe;
         if (st.finished)
           return;
-        auto* p = st.in.find(self->current_sender()->address());
-        if (p == nullptr || p->ended) {
-          sink_fail(self,
-                    stage_error(probe, errc::protocol_violation,
-                                "batch from an unknown or ended upstream"));
+        auto* p = batch_upstream(self);
+        if (p == nullptr)
           return;
-        }
         auto over = st.in.arrived(*p, b.seq, b.items.size());
         if (!over || *over > 0) {
-          sink_fail(self, stage_error(probe, errc::protocol_violation,
-                                      over ? "upstream '" + p->name
-                                                 + "' sent beyond its credit"
-                                           : describe(over.error())));
+          fail_stage(self, stage_error(probe, errc::protocol_violation,
+                                       over ? "upstream '" + p->name
+                                                  + "' sent beyond its credit"
+                                            : describe(over.error())));
           return;
         }
         auto n = b.items.size();
         probe.add_in(n);
         if (auto err = guarded(probe, [&] { return st.fn(b.items); })) {
-          sink_fail(self, err);
+          fail_stage(self, err);
           return;
         }
         probe.add_out(n);
@@ -568,14 +578,10 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
         st.in.grant(self, 0);
       },
       [self](end_atom) {
-        auto& st = self->state;
-        if (st.finished)
-          return;
-        if (auto* p = st.in.find(self->current_sender()->address()))
-          st.in.end(*p);
-        sink_check_done(self);
+        if (end_upstream(self) && self->state.in.all_ended())
+          finish_stage(self);
       },
-      [self](stream_error_atom, caf::error& err) { sink_fail(self, err); },
+      [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },
   };
 }
 
