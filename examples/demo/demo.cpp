@@ -1,111 +1,92 @@
-// The main job of `scripts/dev run` (until the pipeline demo replaces it): a
-// coordinator actor splits a range into chunks, a pool of worker actors counts
-// the primes in each, and the coordinator reports progress and a summary.
-#include <chrono>
-#include <cstdint>
-#include <iostream>
-#include <vector>
+// The job of `scripts/dev run`: the seed's producer → buffer → consumer pool
+// as a coactor pipeline. The pool is slower than the producer, so the buffer
+// fills up and credit holds the producer back: memory stays bounded. Shows a
+// live progress line (plain periodic lines when stdout is not a terminal)
+// and the pipeline's summary.
+#include <unistd.h>
 
-#include <caf/all.hpp>
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <iostream>
+
+#include <coactor/actors/pipeline.hpp>
 #include <coactor/error.hpp>
 #include <coactor/node.hpp>
 
+using namespace coactor;
+using namespace coactor::actors;
+using namespace std::chrono_literals;
+
 namespace {
 
-using range = std::pair<uint64_t, uint64_t>;
-
-bool is_prime(uint64_t n) {
-  if (n < 2)
-    return false;
-  for (uint64_t d = 2; d * d <= n; ++d)
-    if (n % d == 0)
-      return false;
-  return true;
-}
-
-caf::behavior worker(caf::event_based_actor*) {
-  return {[](uint64_t lo, uint64_t hi) {
-    uint64_t count = 0;
-    for (auto n = lo; n < hi; ++n)
-      count += is_prime(n) ? 1 : 0;
-    return count;
-  }};
-}
-
-struct coordinator_state {
-  static inline const char* name = "coordinator";
-  uint64_t primes = 0;
-  size_t done = 0;
-};
-
-// Hands out every chunk at once (the workers' mailboxes queue them) and sums
-// the replies; answers the original request with the total.
-caf::behavior coordinator(caf::stateful_actor<coordinator_state>* self,
-                          std::vector<caf::actor> workers) {
-  return {[=](uint64_t limit, uint64_t chunk) {
-    auto rp = self->make_response_promise<uint64_t>();
-    auto chunks = (limit + chunk - 1) / chunk;
-    for (uint64_t i = 0; i < chunks; ++i) {
-      auto lo = i * chunk;
-      auto hi = std::min(limit, lo + chunk);
-      self->request(workers[i % workers.size()], std::chrono::seconds{60}, lo,
-                    hi)
-          .then(
-              [=](uint64_t n) mutable {
-                auto& st = self->state;
-                st.primes += n;
-                ++st.done;
-                if (st.done % (chunks / 10 == 0 ? 1 : chunks / 10) == 0)
-                  std::cout << "progress: " << st.done << "/" << chunks
-                            << " chunks, " << st.primes << " primes so far\n";
-                if (st.done == chunks)
-                  rp.deliver(st.primes);
-              },
-              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-    }
-    return rp;
-  }};
+// Simulated work: a consumer item costs far more than producing it.
+uint64_t work(int x) {
+  uint64_t h = static_cast<uint64_t>(x);
+  for (int i = 0; i < 3000; ++i)
+    h = h * 6364136223846793005ull + 1442695040888963407ull;
+  return h;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  auto opts = coactor::node_options::from_args(argc, argv);
+  auto opts = node_options::from_args(argc, argv);
   if (!opts) {
-    std::cerr << "demo: " << coactor::describe(opts.error()) << '\n';
+    std::cerr << "demo: " << describe(opts.error()) << '\n';
     return 2;
   }
-  auto node = coactor::node::create(*opts);
+  auto node = node::create(*opts);
   if (!node) {
-    std::cerr << "demo: " << coactor::describe(node.error()) << '\n';
+    std::cerr << "demo: " << describe(node.error()) << '\n';
     return 2;
   }
-  constexpr uint64_t limit = 2'000'000;
-  constexpr uint64_t chunk = 20'000;
-  std::vector<caf::actor> workers;
-  for (size_t i = 0; i < node->options().threads * 2; ++i)
-    workers.push_back(node->spawn(worker));
-  auto coord = node->spawn(coordinator, workers);
-  auto start = std::chrono::steady_clock::now();
-  int rc = 1;
-  { // the blocking scoped actor must be gone before the node stops
-    caf::scoped_actor self{node->system()};
-    self->request(coord, std::chrono::seconds{120}, limit, chunk)
-        .receive(
-            [&](uint64_t primes) {
-              std::chrono::duration<double> secs
-                  = std::chrono::steady_clock::now() - start;
-              std::cout << "summary: " << primes << " primes below " << limit
-                        << ", " << limit / chunk << " chunks on "
-                        << workers.size() << " worker actors and "
-                        << node->options().threads << " threads, "
-                        << secs.count() << " s\n";
-              rc = primes == 148933 ? 0 : 1; // pi(2e6)
-            },
-            [&](caf::error& err) {
-              std::cerr << "demo failed: " << coactor::describe(err) << '\n';
-            });
+  constexpr int items = 600'000;
+  constexpr size_t consumers = 4;
+  auto p = pipeline(*node)
+               .from(iota(0, items))
+               .via(buffer({.capacity = 4096}))
+               .to(for_each([checksum = uint64_t{0}](
+                                int x) mutable { checksum ^= work(x); },
+                            64), // small windows: the buffer takes the load
+                   parallel(consumers));
+  std::promise<caf::expected<pipeline_summary>> done;
+  auto result = done.get_future();
+  auto running = p.start([&done](caf::expected<pipeline_summary> r) {
+    done.set_value(std::move(r));
+  });
+  if (!running) {
+    std::cerr << "demo: " << describe(running.error()) << '\n';
+    return 1;
   }
-  auto report = node->stop();
-  return report.clean() ? rc : 1;
+  std::cout << "demo: " << items << " items, producer -> buffer(4096) -> "
+            << consumers << " consumers on " << opts->threads << " threads\n";
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  uint64_t last = 0;
+  auto interval = tty ? 100ms : 500ms;
+  while (result.wait_for(interval) != std::future_status::ready) {
+    auto pr = running->progress();
+    auto rate = static_cast<double>(pr.consumed - last)
+                / std::chrono::duration<double>(interval).count();
+    last = pr.consumed;
+    std::printf("%sprogress: %7llu/%d consumed, %6.2fM items/s, buffer "
+                "%5llu/%llu%s",
+                tty ? "\r" : "", static_cast<unsigned long long>(pr.consumed),
+                items, rate / 1e6, static_cast<unsigned long long>(pr.buffered),
+                static_cast<unsigned long long>(pr.buffer_capacity),
+                tty ? "" : "\n");
+    std::fflush(stdout);
+  }
+  if (tty)
+    std::printf("\n");
+  auto summary = result.get();
+  int rc = 1;
+  if (!summary) {
+    std::cerr << "demo failed: " << describe(summary.error()) << '\n';
+  } else {
+    std::cout << "summary: " << summary->consumed << " items consumed\n"
+              << summary->to_string();
+    rc = summary->consumed == items ? 0 : 1;
+  }
+  return node->stop().clean() ? rc : 1;
 }

@@ -63,6 +63,16 @@ caf::error apply(node_options& opts, std::string_view key,
     if (!n)
       return n.error();
     opts.stop_timeout = std::chrono::milliseconds{*n};
+  } else if (key == "offload-threads") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.offload_threads = *n;
+  } else if (key == "offload-queue") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.offload_queue = *n;
   } else if (key == "handle-signals") {
     auto b = parse_bool(key, text);
     if (!b)
@@ -101,9 +111,10 @@ caf::error apply(node_options& opts, std::string_view key,
   } else {
     return bad_arg(std::string{key}
                    + ": unknown option (known: name, threads, log-level, "
-                     "scheduler, stop-timeout-ms, handle-signals, host, port, "
-                     "networking, heartbeat-ms, connection-timeout-ms, "
-                     "tls-certificate, tls-key, tls-ca, config)");
+                     "scheduler, stop-timeout-ms, offload-threads, "
+                     "offload-queue, handle-signals, host, port, networking, "
+                     "heartbeat-ms, connection-timeout-ms, tls-certificate, "
+                     "tls-key, tls-ca, config)");
   }
   return caf::none;
 }
@@ -142,6 +153,13 @@ caf::error node_options::validate() const {
     return bad_arg("threads: at most 1024, got " + std::to_string(threads));
   if (name.empty())
     return bad_arg("name: must not be empty");
+  if (offload_threads == 0)
+    return bad_arg("offload-threads: must be at least 1, got 0");
+  if (offload_threads > 1024)
+    return bad_arg("offload-threads: at most 1024, got "
+                   + std::to_string(offload_threads));
+  if (offload_queue == 0)
+    return bad_arg("offload-queue: must be at least 1, got 0");
   if (stop_timeout.count() < 0)
     return bad_arg("stop-timeout-ms: must not be negative");
   if (port && host.empty())

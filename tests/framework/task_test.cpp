@@ -194,8 +194,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- deep nesting
-// --------------------------------------------------------------
+// -- deep nesting -------------------------------------------------------------
 
 namespace {
 
@@ -230,8 +229,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- sleep
-// ---------------------------------------------------------------------
+// -- sleep --------------------------------------------------------------------
 
 namespace {
 
@@ -260,7 +258,7 @@ TEST_CASE_METHOD(deterministic_fixture, "sleep ends in virtual time",
   CHECK(frame_counter::live() == 0);
 }
 
-// -- coroutine handlers ------------------------------------------------------
+// -- coroutine handlers -------------------------------------------------------
 
 namespace {
 
@@ -357,8 +355,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- actor exit, late replies
-// --------------------------------------------------
+// -- actor exit, late replies -------------------------------------------------
 
 TEST_CASE_METHOD(deterministic_fixture,
                  "killing an actor mid-await destroys its frames and answers "
@@ -425,8 +422,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- cancellation
-// --------------------------------------------------------------
+// -- cancellation -------------------------------------------------------------
 
 namespace {
 
@@ -467,8 +463,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- many suspended tasks
-// --------------------------------------------------------
+// -- many suspended tasks -----------------------------------------------------
 
 namespace {
 
@@ -513,4 +508,98 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
   advance(1s);
   CHECK(*woke == 0);
+}
+
+// -- reply shapes and failures of ask -----------------------------------------
+
+namespace {
+
+caf::behavior shapes() {
+  return {
+      [](int x) { return std::make_tuple(x, std::to_string(x)); },
+      [](const std::string&) {}, // answers with an empty message
+      [](double) { return std::string{"not a double"}; },
+  };
+}
+
+task<void> touch(self_ptr self) {
+  co_await coactor::sleep(self, 1s);
+}
+
+caf::behavior void_server(self_ptr self) {
+  return {[self](go_atom) {
+    return coactor::respond(self, touch(self));
+  }};
+}
+
+task<int> reply_shapes(self_ptr self, caf::actor srv) {
+  frame_counter fc;
+  auto pair
+      = co_await coactor::ask<std::tuple<int, std::string>>(self, srv, 1s, 7);
+  REQUIRE(pair);
+  CHECK(std::get<0>(*pair) == 7);
+  CHECK(std::get<1>(*pair) == "7");
+  auto nothing = co_await coactor::ask<void>(self, srv, 1s, std::string{"x"});
+  CHECK(nothing);
+  auto wrong = co_await coactor::ask<double>(self, srv, 1s, 1.5);
+  CHECK(coactor::is(wrong.error(), errc::unexpected_reply));
+  auto none = co_await coactor::ask<int>(self, caf::actor{}, 1s, 1);
+  CHECK(coactor::is(none.error(), errc::target_down));
+  auto vs = self->spawn(void_server);
+  auto done = co_await coactor::ask<void>(self, vs, 5s, go_atom::value);
+  CHECK(done);
+  auto dead = self->spawn(adder);
+  caf::anon_send_exit(dead, caf::exit_reason::kill);
+  co_await coactor::sleep(self, 0s); // let the kill land
+  auto gone = co_await coactor::ask<int>(self, dead, 1s, 1, 2);
+  CHECK(coactor::is(gone.error(), errc::target_down));
+  co_return 1;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "ask yields tuples, void replies and clear errors",
+                 "[framework]") {
+  frame_counter::reset();
+  auto srv = spawn(shapes);
+  auto out = std::make_shared<box<int>>();
+  auto r = spawn(runner<int>, reply_shapes, srv, out);
+  run();
+  advance(1s);
+  REQUIRE(out->value);
+  CHECK(*out->value);
+  CHECK(frame_counter::live() == 0);
+}
+
+// -- quitting from inside a task ----------------------------------------------
+
+namespace {
+
+task<int> quitter(caf::stateful_actor<counter_state>* self, int) {
+  frame_counter fc;
+  self->quit();
+  // The actor is shutting down: the await completes at once.
+  auto r = co_await coactor::sleep(self, 1s);
+  CHECK(coactor::is(r.error(), errc::cancelled));
+  co_return self->state.served;
+}
+
+caf::behavior quitting_server(caf::stateful_actor<counter_state>* self) {
+  return {coactor::handler(self, quitter)};
+}
+
+} // namespace
+
+TEST_CASE_METHOD(deterministic_fixture,
+                 "an await after quit completes at once with cancelled",
+                 "[framework]") {
+  frame_counter::reset();
+  auto srv = spawn(quitting_server);
+  auto h = self->request(srv, caf::infinite, 1);
+  run();
+  CHECK(frame_counter::live() == 0);
+  int got = -1;
+  h.receive([&](int x) { got = x; }, [&](caf::error&) { got = -2; });
+  CHECK(got == 0);
 }

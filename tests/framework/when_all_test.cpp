@@ -105,6 +105,16 @@ task<void> with_timeout(self_ptr self, caf::actor srv,
   CHECK((rs[0] && *rs[0] == 1));
   CHECK(coactor::is(rs[1].error(), errc::timeout));
   CHECK((rs[2] && *rs[2] == 2));
+  std::vector<coactor::ask_awaitable<int, int>> asks;
+  asks.push_back(coactor::ask<int>(self, srv, 10s, 1));
+  asks.push_back(coactor::ask<int>(self, srv, 10s, 5));
+  asks.push_back(coactor::ask<int>(self, srv, 1s, 4)); // its own timeout
+  asks.push_back(coactor::ask<int>(self, caf::actor{}, 10s, 1));
+  auto qs = co_await coactor::when_all(std::move(asks), 3s);
+  CHECK((qs[0] && *qs[0] == 1));
+  CHECK(coactor::is(qs[1].error(), errc::timeout));
+  CHECK(coactor::is(qs[2].error(), errc::timeout));
+  CHECK(coactor::is(qs[3].error(), errc::target_down));
   auto [x, y] = co_await coactor::when_all(
       500ms, coactor::ask<int>(self, srv, 10s, 1), delayed(self, 0));
   CHECK(coactor::is(x.error(), errc::timeout));
@@ -152,7 +162,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   auto out = std::make_shared<outcome>();
   auto r = spawn(runner<decltype(&with_timeout)>, with_timeout, srv, out);
   run();
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 7; ++i)
     advance(1s);
   CHECK(out->done);
   CHECK(out->log == std::vector<std::string>{"timeout"});
@@ -160,8 +170,7 @@ TEST_CASE_METHOD(deterministic_fixture,
   CHECK(frame_counter::live() == 0);
 }
 
-// -- when_any
-// ------------------------------------------------------------------
+// -- when_any -----------------------------------------------------------------
 
 namespace {
 
@@ -193,6 +202,18 @@ task<void> race(self_ptr self, caf::actor srv, std::shared_ptr<outcome> out) {
                                       coactor::ask<int>(self, srv, 10s, 2));
   CHECK(s.index == 1);
   CHECK((s.value && *s.value == 2));
+  std::vector<coactor::ask_awaitable<int, int>> asks;
+  asks.push_back(coactor::ask<int>(self, srv, 10s, 3));
+  asks.push_back(coactor::ask<int>(self, srv, 10s, 1));
+  asks.push_back(coactor::ask<int>(self, srv, 10s, 2));
+  auto u = co_await coactor::when_any(std::move(asks));
+  CHECK(u.index == 1);
+  CHECK((u.value && *u.value == 1));
+  std::vector<coactor::ask_awaitable<int, int>> slow;
+  slow.push_back(coactor::ask<int>(self, srv, 10s, 9));
+  auto v = co_await coactor::when_any(std::move(slow), 2s);
+  CHECK(v.index == coactor::any_result<int>::npos);
+  CHECK(coactor::is(v.value.error(), errc::timeout));
   std::vector<task<int>> ts;
   ts.push_back(racer(self, 5, log));
   auto t = co_await coactor::when_any(std::move(ts), 1s);
@@ -215,11 +236,11 @@ TEST_CASE_METHOD(deterministic_fixture,
     advance(1s);
   CHECK(out->done);
   CHECK(out->log == std::vector<std::string>{"race"});
+  advance(10s); // the servers' cancelled requests still finish their sleeps
   CHECK(frame_counter::live() == 0);
 }
 
-// -- cancellation of a parent reaches the children
-// ------------------------------
+// -- cancellation of a parent reaches the children ----------------------------
 
 namespace {
 

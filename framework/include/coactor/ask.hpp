@@ -99,7 +99,7 @@ class [[nodiscard]] ask_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "ask");
       return false;
     }
@@ -124,12 +124,32 @@ class [[nodiscard]] ask_awaitable {
 
   caf::expected<R> await_resume() { return std::move(result_); }
 
+  /// @private The target (null for an invalid handle).
+  [[nodiscard]] const caf::strong_actor_ptr& target() const noexcept {
+    return target_;
+  }
+
+  /// @private The timeout of this ask.
+  [[nodiscard]] caf::timespan timeout() const noexcept { return timeout_; }
+
+  /// @private Sends the request with id `req` (once).
+  void send(caf::message_id req) {
+    std::apply(
+        [&](Ts&... xs) {
+          target_->enqueue(caf::make_mailbox_element(self_->ctrl(), req, {},
+                                                     std::move(xs)...),
+                           self_->context());
+        },
+        args_);
+  }
+
  private:
   caf::scheduled_actor* self_;
   caf::strong_actor_ptr target_;
   caf::timespan timeout_;
   std::tuple<Ts...> args_;
-  caf::expected<R> result_{make_error(errc::cancelled)};
+  // An empty error (no allocation); always overwritten before await_resume.
+  caf::expected<R> result_{caf::error{}};
 };
 
 /// Sends `args...` as a request to `target` and yields its reply as

@@ -131,7 +131,7 @@ class [[nodiscard]] from_callback_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "from_callback");
       return false;
     }
@@ -158,7 +158,7 @@ class [[nodiscard]] from_callback_awaitable {
   caf::scheduled_actor* self_;
   caf::timespan timeout_;
   Start start_;
-  caf::expected<T> result_{make_error(errc::cancelled)};
+  caf::expected<T> result_{caf::error{}}; // overwritten before resuming
 };
 
 /// Turns a callback-style operation into an awaitable: `start(done)` is

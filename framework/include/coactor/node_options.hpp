@@ -70,6 +70,15 @@ struct node_options {
   /// How long the destructor and a signal-triggered stop wait for actors.
   std::chrono::milliseconds stop_timeout = std::chrono::seconds{5};
 
+  /// Threads of the node's worker pool for blocking work (`offload`); they
+  /// start on first use. Must be at least 1.
+  std::size_t offload_threads = 4;
+
+  /// How many offloaded jobs may wait for a pool thread; beyond that,
+  /// `offload` fails with `errc::resource_exhausted` instead of queueing
+  /// without bound. Must be at least 1.
+  std::size_t offload_queue = 10'000;
+
   // -- networking (see coactor/remote.hpp) ------------------------------------
 
   /// The TCP port other nodes connect to; unset means the node does not
@@ -124,11 +133,12 @@ struct node_options {
 
   /// Parses command-line arguments on top of `base`. Accepted, each as
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
-  /// `--scheduler`, `--stop-timeout-ms`, `--handle-signals[=true|false]`,
-  /// `--host`, `--port`, `--networking[=true|false]`, `--heartbeat-ms`,
-  /// `--connection-timeout-ms`, `--tls-certificate`, `--tls-key`, `--tls-ca`
-  /// and `--config FILE` (read at its position, so later arguments override
-  /// it). `args` excludes the program name. Errors: `errc::invalid_argument`
+  /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
+  /// `--offload-queue`, `--handle-signals[=true|false]`, `--host`, `--port`,
+  /// `--networking[=true|false]`, `--heartbeat-ms`, `--connection-timeout-ms`,
+  /// `--tls-certificate`, `--tls-key`, `--tls-ca` and `--config FILE` (read
+  /// at its position, so later arguments override it).
+  /// `args` excludes the program name. Errors: `errc::invalid_argument`
   /// naming the argument; `errc::invalid_config` for a bad config file.
   [[nodiscard]] static caf::expected<node_options>
   from_args(std::span<const char* const> args, node_options base);
@@ -143,10 +153,10 @@ struct node_options {
 
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
-  /// `handle-signals`, `host`, `port`, `networking`, `heartbeat-ms`,
-  /// `connection-timeout-ms`, `tls-certificate`, `tls-key`, `tls-ca`. Errors:
-  /// `errc::invalid_config` naming the file, and the line and column or the key
-  /// at fault.
+  /// `offload-threads`, `offload-queue`, `handle-signals`, `host`, `port`,
+  /// `networking`, `heartbeat-ms`, `connection-timeout-ms`,
+  /// `tls-certificate`, `tls-key`, `tls-ca`. Errors: `errc::invalid_config`
+  /// naming the file, and the line and column or the key at fault.
   [[nodiscard]] static caf::expected<node_options>
   from_file(const std::string& path, node_options base);
 

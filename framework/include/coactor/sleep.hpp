@@ -50,7 +50,7 @@ class [[nodiscard]] sleep_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
-    if (s->cancelled()) {
+    if (s->stopped()) {
       result_ = make_error(errc::cancelled, "sleep");
       return false;
     }
@@ -67,7 +67,7 @@ class [[nodiscard]] sleep_awaitable {
  private:
   caf::scheduled_actor* self_;
   caf::timespan d_;
-  caf::expected<void> result_{make_error(errc::cancelled)};
+  caf::expected<void> result_{caf::error{}}; // overwritten before resuming
 };
 
 /// Suspends the calling task for `d` of `self`'s clock (virtual time on the

@@ -17,15 +17,16 @@ namespace coactor {
 /// the task and tell whether it finished. Copyable; does not keep the task
 /// or its actor alive.
 ///
-/// Threading: use it only in the context of the actor that started the task
-/// (its handlers and its tasks).
+/// Threading: call `cancel` and `done` only in the context of the actor that
+/// started the task (its handlers and its tasks); copies may be destroyed
+/// anywhere.
 class task_handle {
  public:
   task_handle() noexcept = default;
 
   /// @private
-  explicit task_handle(caf::intrusive_ptr<detail::cancel_token> tk) noexcept
-      : token_(std::move(tk)) {}
+  explicit task_handle(detail::weak_root root) noexcept
+      : root_(std::move(root)) {}
 
   /// Cancels the task: the `co_await` it is suspended at completes with
   /// `errc::cancelled` (delivered through the actor's mailbox, not inline),
@@ -34,21 +35,22 @@ class task_handle {
   /// `errc::cancelled`. The coroutine then runs on to its end (it may clean
   /// up). No effect on a finished task or after the actor exited.
   void cancel() {
-    if (token_ != nullptr && token_->target != nullptr)
-      token_->target->cancel();
+    if (auto* r = root_.get())
+      r->cancel_root();
   }
 
   /// Returns whether the task ran to its end, or its frame was destroyed
   /// because its actor exited.
   [[nodiscard]] bool done() const noexcept {
-    return token_ == nullptr || token_->finished;
+    auto* r = root_.get();
+    return r == nullptr || r->finished();
   }
 
   /// Returns whether the handle refers to a task.
-  [[nodiscard]] bool valid() const noexcept { return token_ != nullptr; }
+  [[nodiscard]] bool valid() const noexcept { return root_.get() != nullptr; }
 
  private:
-  caf::intrusive_ptr<detail::cancel_token> token_;
+  detail::weak_root root_;
 };
 
 namespace detail {

@@ -12,6 +12,8 @@
 
 #include <caf/expected.hpp>
 
+#include "coactor/ask.hpp"
+#include "coactor/detail/ask_batch.hpp"
 #include "coactor/detail/join.hpp"
 #include "coactor/error.hpp"
 #include "coactor/task.hpp"
@@ -150,6 +152,34 @@ requires(!detail::is_task<A>::value) auto when_all(std::vector<A> xs,
     ts.push_back(detail::as_task(std::move(x)));
   return when_all_vector_awaitable<typename task_type::value_type>{
       timeout, std::move(ts)};
+}
+
+/// The awaitable returned by `when_all` over a vector of `ask`s: no
+/// coroutine frame per item, each reply completes its slot directly.
+template <class R, class... Ts>
+class [[nodiscard]] when_all_asks_awaitable
+    : private detail::ask_batch<R, Ts...> {
+ public:
+  when_all_asks_awaitable(std::vector<ask_awaitable<R, Ts...>> asks,
+                          caf::timespan timeout)
+      : detail::ask_batch<R, Ts...>(std::move(asks), timeout, false) {}
+
+  using detail::ask_batch<R, Ts...>::await_ready;
+  using detail::ask_batch<R, Ts...>::await_suspend;
+
+  std::vector<caf::expected<R>> await_resume() {
+    return std::move(this->results_);
+  }
+};
+
+/// `when_all` over a vector of `ask`s (the fan-out case): yields
+/// `std::vector<caf::expected<R>>` in the same order; each ask keeps its own
+/// timeout, `timeout` bounds them all.
+template <class R, class... Ts>
+when_all_asks_awaitable<R, Ts...>
+when_all(std::vector<ask_awaitable<R, Ts...>> asks,
+         caf::timespan timeout = caf::timespan::max()) {
+  return {std::move(asks), timeout};
 }
 
 /// Asyncio's name for `when_all`.

@@ -11,6 +11,8 @@
 
 #include <caf/expected.hpp>
 
+#include "coactor/ask.hpp"
+#include "coactor/detail/ask_batch.hpp"
 #include "coactor/detail/join.hpp"
 #include "coactor/error.hpp"
 #include "coactor/task.hpp"
@@ -98,7 +100,40 @@ when_any_awaitable<T> when_any(std::vector<task<T>> ts,
   return {timeout, std::move(ts)};
 }
 
-/// `when_any` over a vector of awaitables (e.g. `ask`s).
+/// The awaitable returned by `when_any` over a vector of `ask`s.
+template <class R, class... Ts>
+class [[nodiscard]] when_any_asks_awaitable
+    : private detail::ask_batch<R, Ts...> {
+ public:
+  when_any_asks_awaitable(std::vector<ask_awaitable<R, Ts...>> asks,
+                          caf::timespan timeout)
+      : detail::ask_batch<R, Ts...>(std::move(asks), timeout, true) {}
+
+  using detail::ask_batch<R, Ts...>::await_ready;
+  using detail::ask_batch<R, Ts...>::await_suspend;
+
+  any_result<R> await_resume() {
+    if (this->results_.empty() && this->asks_.empty())
+      return {any_result<R>::npos,
+              make_error(errc::invalid_argument, "when_any: no items")};
+    auto i = this->winner_;
+    if (i == detail::join::npos)
+      return {i, make_error(errc::timeout,
+                            "when_any: no item ended before the timeout")};
+    return {i, std::move(this->results_[i])};
+  }
+};
+
+/// `when_any` over a vector of `ask`s: the first reply (or error) wins, the
+/// other requests are cancelled and their late replies dropped.
+template <class R, class... Ts>
+when_any_asks_awaitable<R, Ts...>
+when_any(std::vector<ask_awaitable<R, Ts...>> asks,
+         caf::timespan timeout = caf::timespan::max()) {
+  return {std::move(asks), timeout};
+}
+
+/// `when_any` over a vector of awaitables (e.g. `sleep`s).
 template <class A>
 requires(!detail::is_task<A>::value) auto when_any(std::vector<A> xs,
                                                    caf::timespan timeout

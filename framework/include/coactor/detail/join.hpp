@@ -5,6 +5,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -19,22 +20,59 @@
 
 namespace coactor::detail {
 
-class join;
+/// A join with an overall timeout.
+class timed_join : public join_base {
+ public:
+  virtual void on_timeout() = 0;
+
+ protected:
+  ~timed_join() = default;
+};
 
 /// The overall timeout of a join: a multiplexed response handler that holds
 /// only a pointer to the join, cleared when the join ends first.
 class join_timer final : public caf::detail::behavior_impl {
  public:
-  explicit join_timer(join* j) noexcept : join_(j) {}
+  explicit join_timer(timed_join* j) noexcept : join_(j) {}
 
   caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
-                                 caf::type_erased_tuple&) override;
+                                 caf::type_erased_tuple&) override {
+    f();
+    if (auto j = std::exchange(join_, nullptr))
+      j->on_timeout();
+    return caf::match_case::match;
+  }
 
-  join* join_;
+  timed_join* join_;
 };
 
+/// Arms a join timer for `j` after `d`; returns it and its response id.
+inline std::pair<caf::intrusive_ptr<join_timer>, caf::message_id>
+arm_join_timer(caf::scheduled_actor* self, timed_join* j, caf::timespan d) {
+  auto req = self->new_request_id(caf::message_priority::normal);
+  auto timer = caf::make_counted<join_timer>(j);
+  self->add_multiplexed_response_handler(
+      req.response_id(),
+      caf::behavior{caf::intrusive_ptr<caf::detail::behavior_impl>{timer}});
+  arm_timeout(self, req, d);
+  return {std::move(timer), req.response_id()};
+}
+
+/// Releases a join timer's handler and clock entry now rather than at the
+/// deadline.
+inline void disarm_join_timer(caf::scheduled_actor* self,
+                              caf::intrusive_ptr<join_timer>& timer,
+                              caf::message_id rid) {
+  if (timer == nullptr)
+    return;
+  timer->join_ = nullptr;
+  timer = nullptr;
+  self->clock().cancel_request_timeout(self, rid);
+  self->eq_impl(rid, nullptr, self->context(), make_error(errc::cancelled));
+}
+
 /// The shared engine of `when_all` and `when_any` (actor context only).
-class join final : public join_base {
+class join final : public timed_join {
  public:
   static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
 
@@ -103,7 +141,7 @@ class join final : public join_base {
         sl.s->cancel();
   }
 
-  void on_timeout() {
+  void on_timeout() override {
     timer_ = nullptr;
     for (auto& sl : slots_)
       if (!sl.finished)
@@ -149,15 +187,7 @@ class join final : public join_base {
 
   void finish() noexcept {
     parent_scope_->join(nullptr);
-    if (timer_ != nullptr) {
-      // Release the handler and the clock entry now rather than at the
-      // deadline.
-      timer_->join_ = nullptr;
-      timer_ = nullptr;
-      self_->clock().cancel_request_timeout(self_, timer_rid_);
-      self_->eq_impl(timer_rid_, nullptr, self_->context(),
-                     make_error(errc::cancelled));
-    }
+    disarm_join_timer(self_, timer_, timer_rid_);
   }
 
   std::vector<slot> slots_;
@@ -171,15 +201,6 @@ class join final : public join_base {
   bool any_;
   bool stop_children_ = false;
 };
-
-inline caf::match_case::result
-join_timer::invoke(caf::detail::invoke_result_visitor& f,
-                   caf::type_erased_tuple&) {
-  f();
-  if (auto j = std::exchange(join_, nullptr))
-    j->on_timeout();
-  return caf::match_case::match;
-}
 
 template <class T>
 struct expected_value;

@@ -48,6 +48,14 @@ class scope : public caf::ref_counted {
 
   [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
 
+  /// Returns whether a new await must complete at once with
+  /// `errc::cancelled`: the chain was cancelled, or the actor is quitting
+  /// (a wait registered now would outlive the actor's state).
+  [[nodiscard]] bool stopped() const noexcept {
+    return cancelled_
+           || self_->getf(caf::abstract_actor::is_shutting_down_flag);
+  }
+
   /// Cancels the chain: the pending wait (if any) completes with
   /// `errc::cancelled` through a message to the actor, every child of a
   /// pending join is cancelled, and every later await of the chain completes

@@ -1,0 +1,69 @@
+// Internal: the receiving side of the credit protocol (upstream paths and
+// the credit granted to them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
+#include <caf/error.hpp>
+#include <caf/event_based_actor.hpp>
+
+namespace coactor::actors::detail {
+
+/// The upstream side of one stage: which upstreams opened a path, how much
+/// credit each still holds, which ended. Keeps `buffered + outstanding credit
+/// <= capacity`. Owned by one actor.
+class inbound {
+ public:
+  struct path {
+    caf::actor hdl;
+    std::string name;
+    int64_t outstanding = 0;
+    uint64_t next_seq = 0;
+    bool ended = false;
+  };
+
+  inbound(size_t expected, size_t capacity)
+      : expected_(expected), capacity_(static_cast<int64_t>(capacity)) {}
+
+  /// Registers the sender of an `open`; returns false on a duplicate.
+  bool open(caf::actor hdl, std::string name);
+
+  /// Returns the path of `addr`, or null.
+  path* find(const caf::actor_addr& addr) noexcept;
+
+  /// Accounts for `n` items arriving on `p` with sequence number `seq`.
+  /// Returns how many of them exceed the credit `p` held (0 when within it),
+  /// or an error when `seq` is out of order.
+  caf::expected<size_t> arrived(path& p, uint64_t seq, size_t n);
+
+  /// Marks `p` ended.
+  void end(path& p) noexcept { p.ended = true; }
+
+  /// Returns whether every expected upstream opened and ended.
+  [[nodiscard]] bool all_ended() const noexcept;
+
+  /// Sends `demand` to upstreams so that `buffered` plus the outstanding
+  /// credit fills the capacity, in grants large enough to make big batches.
+  void grant(caf::event_based_actor* self, size_t buffered);
+
+  /// Sends `stream_error` to every upstream that has not ended.
+  void fail(caf::event_based_actor* self, const caf::error& err);
+
+  [[nodiscard]] const std::vector<path>& paths() const noexcept {
+    return paths_;
+  }
+
+ private:
+  std::vector<path> paths_;
+  size_t expected_;
+  int64_t capacity_;
+  int64_t outstanding_ = 0;
+  size_t ended_ = 0;
+};
+
+} // namespace coactor::actors::detail

@@ -1,0 +1,73 @@
+// Internal: per-stage counters readable from any thread, and the latency
+// histogram sinks fill.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace coactor::actors::detail {
+
+/// A log-linear histogram of nanosecond latencies (8 sub-buckets per power of
+/// two: ~12% resolution). Not thread-safe: owned by one actor, read after it
+/// ended.
+class latency_histogram {
+ public:
+  static constexpr size_t sub_buckets = 8;
+  static constexpr size_t bucket_count = 64 * sub_buckets;
+
+  void record(int64_t ns, uint64_t weight) noexcept;
+  void merge(const latency_histogram& other) noexcept;
+  [[nodiscard]] uint64_t count() const noexcept { return count_; }
+  /// Returns the latency below which `q` (0..1) of the samples lie.
+  [[nodiscard]] std::chrono::nanoseconds quantile(double q) const noexcept;
+
+ private:
+  std::array<uint64_t, bucket_count> buckets_{};
+  uint64_t count_ = 0;
+};
+
+/// Returns the steady clock in nanoseconds.
+inline int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+/// What one stage actor reports while it runs. Counters are written by the
+/// actor (relaxed atomics, once per batch) and may be read from any thread.
+struct stage_probe {
+  std::string name;  // "buffer", "consumer[2]"
+  std::string level; // the name without the copy index
+  std::string kind;  // "producer", "buffer", "map", "consumer", ...
+  uint64_t capacity = 0;
+  std::atomic<uint64_t> in{0};
+  std::atomic<uint64_t> out{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> buffered{0};
+  std::atomic<uint64_t> high_water{0};
+  /// Filled by sinks only; read by the controller after the sink ended.
+  latency_histogram latency;
+
+  void add_in(uint64_t n) noexcept {
+    in.fetch_add(n, std::memory_order_relaxed);
+  }
+  void add_out(uint64_t n) noexcept {
+    out.fetch_add(n, std::memory_order_relaxed);
+  }
+  void add_dropped(uint64_t n) noexcept {
+    dropped.fetch_add(n, std::memory_order_relaxed);
+  }
+  void set_buffered(uint64_t n) noexcept {
+    buffered.store(n, std::memory_order_relaxed);
+    if (n > high_water.load(std::memory_order_relaxed))
+      high_water.store(n, std::memory_order_relaxed);
+  }
+};
+
+using stage_probe_ptr = std::shared_ptr<stage_probe>;
+
+} // namespace coactor::actors::detail

@@ -1,0 +1,87 @@
+// The receiving side of the credit protocol.
+#include "coactor/actors/detail/inbound.hpp"
+
+#include <algorithm>
+
+#include <caf/send.hpp>
+
+#include "coactor/actors/protocol.hpp"
+#include "coactor/error.hpp"
+
+namespace coactor::actors::detail {
+
+bool inbound::open(caf::actor hdl, std::string name) {
+  if (find(hdl.address()) != nullptr)
+    return false;
+  paths_.push_back(path{std::move(hdl), std::move(name)});
+  return true;
+}
+
+inbound::path* inbound::find(const caf::actor_addr& addr) noexcept {
+  for (auto& p : paths_)
+    if (p.hdl.address() == addr)
+      return &p;
+  return nullptr;
+}
+
+caf::expected<size_t> inbound::arrived(path& p, uint64_t seq, size_t n) {
+  if (seq != p.next_seq)
+    return make_error(errc::protocol_violation,
+                      "batch " + std::to_string(seq) + " from '" + p.name
+                          + "' where " + std::to_string(p.next_seq)
+                          + " was due");
+  ++p.next_seq;
+  auto k = static_cast<int64_t>(n);
+  auto credited = std::min(k, p.outstanding);
+  p.outstanding -= credited;
+  outstanding_ -= credited;
+  return static_cast<size_t>(k - credited);
+}
+
+bool inbound::all_ended() const noexcept {
+  if (paths_.size() < expected_)
+    return false;
+  return std::all_of(paths_.begin(), paths_.end(),
+                     [](const path& p) { return p.ended; });
+}
+
+void inbound::grant(caf::event_based_actor* self, size_t buffered) {
+  size_t active = 0;
+  for (auto& p : paths_)
+    if (!p.ended)
+      ++active;
+  if (active == 0)
+    return;
+  // Upstreams not yet opened get their share once they open.
+  auto open_or_expected
+      = std::max(active, expected_ - (paths_.size() - active));
+  auto share = std::max<int64_t>(
+      1,
+      capacity_ / static_cast<int64_t>(std::max<size_t>(1, open_or_expected)));
+  auto free = capacity_ - static_cast<int64_t>(buffered) - outstanding_;
+  auto min_grant = std::max<int64_t>(1, share / 4);
+  for (auto& p : paths_) {
+    if (free <= 0)
+      return;
+    if (p.ended)
+      continue;
+    auto want = share - p.outstanding;
+    if (want <= 0)
+      continue;
+    auto g = std::min(want, free);
+    if (g >= min_grant || p.outstanding == 0) {
+      p.outstanding += g;
+      outstanding_ += g;
+      free -= g;
+      self->send(p.hdl, demand_atom::value, g);
+    }
+  }
+}
+
+void inbound::fail(caf::event_based_actor* self, const caf::error& err) {
+  for (auto& p : paths_)
+    if (!p.ended)
+      self->send(p.hdl, stream_error_atom::value, err);
+}
+
+} // namespace coactor::actors::detail

@@ -1,0 +1,128 @@
+// Non-template parts of the stage actors: errors naming the stage, reports to
+// the pipeline controller, the latency histogram and the policy names.
+#include <bit>
+#include <exception>
+#include <stdexcept>
+
+#include <caf/send.hpp>
+#include <caf/to_string.hpp>
+
+#include "coactor/actors/detail/probe.hpp"
+#include "coactor/actors/detail/stage_actors.hpp"
+#include "coactor/actors/policy.hpp"
+
+namespace coactor::actors {
+
+std::string_view to_string(overflow_policy x) noexcept {
+  switch (x) {
+    case overflow_policy::backpressure: return "backpressure";
+    case overflow_policy::drop_oldest: return "drop_oldest";
+    case overflow_policy::drop_newest: return "drop_newest";
+    case overflow_policy::fail: return "fail";
+  }
+  return "?";
+}
+
+std::string_view to_string(route x) noexcept {
+  switch (x) {
+    case route::round_robin: return "round_robin";
+    case route::broadcast: return "broadcast";
+    case route::by_key: return "by_key";
+  }
+  return "?";
+}
+
+} // namespace coactor::actors
+
+namespace coactor::actors::detail {
+
+caf::error stage_error(const stage_probe& probe, errc x,
+                       const std::string& what) {
+  return make_error(x, "stage '" + probe.name + "': " + what);
+}
+
+caf::error exception_error(const stage_probe& probe, std::exception_ptr ep) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  return stage_error(probe, errc::stage_failed, "exception: " + what);
+}
+
+caf::error peer_down_error(const stage_probe& probe, const char* role,
+                           const std::string& peer, const caf::error& reason) {
+  std::string why = reason ? describe(reason) : "ended without end_of_stream";
+  return make_error(errc::stage_failed, "stage '" + peer + "' (" + role
+                                            + " of '" + probe.name
+                                            + "') died: " + why);
+}
+
+void report_failure(caf::event_based_actor* self, const stage_context& ctx,
+                    const caf::error& err) {
+  if (ctx.controller)
+    self->send(ctx.controller, stage_failed_atom::value, ctx.index, err);
+  self->quit(err);
+}
+
+void report_done(caf::event_based_actor* self, const stage_context& ctx) {
+  if (ctx.controller)
+    self->send(ctx.controller, stage_done_atom::value, ctx.index);
+  self->quit();
+}
+
+// -- latency_histogram
+// ---------------------------------------------------------
+
+namespace {
+
+size_t bucket_of(uint64_t ns) noexcept {
+  if (ns < latency_histogram::sub_buckets)
+    return static_cast<size_t>(ns);
+  auto exp = static_cast<size_t>(std::bit_width(ns)) - 1; // >= 3
+  auto mantissa = static_cast<size_t>(ns >> (exp - 3)) & 7u;
+  return (exp - 2) * latency_histogram::sub_buckets + mantissa;
+}
+
+uint64_t upper_bound_of(size_t bucket) noexcept {
+  if (bucket < latency_histogram::sub_buckets)
+    return bucket;
+  auto exp = bucket / latency_histogram::sub_buckets + 2;
+  auto mantissa = bucket % latency_histogram::sub_buckets;
+  return ((8 + mantissa + 1) << (exp - 3)) - 1;
+}
+
+} // namespace
+
+void latency_histogram::record(int64_t ns, uint64_t weight) noexcept {
+  auto b = bucket_of(ns < 0 ? 0 : static_cast<uint64_t>(ns));
+  if (b >= bucket_count)
+    b = bucket_count - 1;
+  buckets_[b] += weight;
+  count_ += weight;
+}
+
+void latency_histogram::merge(const latency_histogram& other) noexcept {
+  for (size_t i = 0; i < bucket_count; ++i)
+    buckets_[i] += other.buckets_[i];
+  count_ += other.count_;
+}
+
+std::chrono::nanoseconds latency_histogram::quantile(double q) const noexcept {
+  if (count_ == 0)
+    return std::chrono::nanoseconds{0};
+  auto rank = static_cast<uint64_t>(q * static_cast<double>(count_));
+  if (rank >= count_)
+    rank = count_ - 1;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < bucket_count; ++i) {
+    seen += buckets_[i];
+    if (seen > rank)
+      return std::chrono::nanoseconds{static_cast<int64_t>(upper_bound_of(i))};
+  }
+  return std::chrono::nanoseconds{0};
+}
+
+} // namespace coactor::actors::detail

@@ -1,0 +1,245 @@
+// Benchmarks of coactor's bridges against raw CAF doing the same work:
+// foreign thread -> actor calls/s (bridge vs anon_send), and non-actor ->
+// actor round trips (gateway callback, gateway future, scoped_actor,
+// function_view).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "coactor/bridge.hpp"
+#include "coactor/error.hpp"
+#include "coactor/gateway.hpp"
+#include "coactor/node.hpp"
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+using made_atom = caf::atom_constant<caf::atom("made")>;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// Counts `int` messages (raw CAF) or bridge calls (coactor) and fulfils a
+// promise once `expected` arrived.
+struct sink_state {
+  long long expected = 0;
+  long long seen = 0;
+  long long sum = 0;
+  std::promise<void>* done = nullptr;
+  void add(int x) {
+    sum += x;
+    if (++seen == expected)
+      done->set_value();
+  }
+};
+
+caf::behavior sink(caf::stateful_actor<sink_state>* self, long long expected,
+                   std::promise<void>* done,
+                   std::promise<coactor::bridge<int>>* made) {
+  self->state.expected = expected;
+  self->state.done = done;
+  if (made != nullptr)
+    made->set_value(
+        coactor::make_bridge(self, [self](int x) { self->state.add(x); }));
+  return {[self](int x) {
+    self->state.add(x);
+  }};
+}
+
+// Posts `per_thread` calls from each of `threads` threads; returns calls/s
+// until the actor handled them all.
+template <class Post>
+double run_posts(int threads, long long per_thread, std::future<void> done,
+                 Post post) {
+  auto t0 = clock_type::now();
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&post, per_thread] {
+      for (long long i = 0; i < per_thread; ++i)
+        post(static_cast<int>(i));
+    });
+  for (auto& t : ts)
+    t.join();
+  if (done.wait_for(120s) != std::future_status::ready) {
+    std::fprintf(stderr, "benchmark stalled\n");
+    std::exit(1);
+  }
+  return static_cast<double>(threads * per_thread) / seconds_since(t0);
+}
+
+double bench_raw_send(coactor::node& n, int threads, long long per_thread) {
+  std::promise<void> done;
+  auto hdl = n.spawn(sink, threads * per_thread, &done, nullptr);
+  auto rate = run_posts(threads, per_thread, done.get_future(),
+                        [&hdl](int x) { caf::anon_send(hdl, x); });
+  caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+  return rate;
+}
+
+double bench_bridge(coactor::node& n, int threads, long long per_thread) {
+  std::promise<void> done;
+  std::promise<coactor::bridge<int>> made;
+  auto hdl = n.spawn(sink, threads * per_thread, &done, &made);
+  auto post = made.get_future().get();
+  auto rate = run_posts(threads, per_thread, done.get_future(), post);
+  post.stop();
+  caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+  return rate;
+}
+
+caf::behavior adder() {
+  return {[](int x) {
+    return x + 1;
+  }};
+}
+
+// Round trips, microseconds per call. Pipelined: up to `window` asks in
+// flight from one thread (a server's request threads together), the rest
+// waits for a slot.
+double bench_gateway_pipelined(coactor::node& n, const caf::actor& calc,
+                               int calls, int window) {
+  std::mutex mtx;
+  std::condition_variable cv;
+  int answered = 0;
+  int failed = 0;
+  auto t0 = clock_type::now();
+  for (int i = 0; i < calls; ++i) {
+    {
+      std::unique_lock<std::mutex> guard{mtx};
+      cv.wait(guard, [&] { return i - answered < window; });
+    }
+    coactor::async_ask<int>(
+        n, calc, 60s,
+        [&](caf::expected<int> x) {
+          {
+            std::lock_guard<std::mutex> guard{mtx};
+            if (!x)
+              ++failed;
+            ++answered;
+          }
+          cv.notify_one();
+        },
+        i);
+  }
+  std::unique_lock<std::mutex> guard{mtx};
+  cv.wait(guard, [&] { return answered == calls; });
+  auto us = seconds_since(t0) * 1e6 / calls;
+  if (failed > 0)
+    std::fprintf(stderr, "gateway: %d failed calls\n", failed);
+  return us;
+}
+
+double bench_gateway_future(coactor::node& n, const caf::actor& calc,
+                            int calls) {
+  auto t0 = clock_type::now();
+  for (int i = 0; i < calls; ++i) {
+    auto res = coactor::ask_future<int>(n, calc, 60s, i).get();
+    if (!res || *res != i + 1) {
+      std::fprintf(stderr, "gateway future: bad reply\n");
+      std::exit(1);
+    }
+  }
+  return seconds_since(t0) * 1e6 / calls;
+}
+
+double bench_scoped_actor(coactor::node& n, const caf::actor& calc, int calls) {
+  caf::scoped_actor self{n.system()};
+  auto t0 = clock_type::now();
+  for (int i = 0; i < calls; ++i)
+    self->request(calc, caf::infinite, i)
+        .receive([](int) {},
+                 [](caf::error&) {
+                   std::fprintf(stderr, "scoped_actor: error\n");
+                   std::exit(1);
+                 });
+  return seconds_since(t0) * 1e6 / calls;
+}
+
+double bench_function_view(const caf::actor& calc, int calls) {
+  auto f = caf::make_function_view(calc);
+  auto t0 = clock_type::now();
+  for (int i = 0; i < calls; ++i) {
+    auto res = f(i);
+    if (!res) {
+      std::fprintf(stderr, "function_view: error\n");
+      std::exit(1);
+    }
+  }
+  return seconds_since(t0) * 1e6 / calls;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = coactor::node_options::from_args(argc, argv);
+  if (!opts) {
+    std::fprintf(stderr, "%s\n", coactor::describe(opts.error()).c_str());
+    return 1;
+  }
+  opts->log_level = coactor::log::level::warn;
+  auto n = coactor::node::create(*opts);
+  if (!n) {
+    std::fprintf(stderr, "%s\n", coactor::describe(n.error()).c_str());
+    return 1;
+  }
+  std::printf("node: %zu scheduler threads, policy %s\n", opts->threads,
+              std::string{coactor::to_string(opts->policy)}.c_str());
+
+  std::printf("\n== foreign thread -> actor, calls/s (best of 3) ==\n");
+  std::printf("%-10s %14s %14s %8s\n", "threads", "bridge", "anon_send",
+              "ratio");
+  for (int threads : {1, 4}) {
+    long long per_thread = 2'000'000 / threads;
+    double best_bridge = 0;
+    double best_raw = 0;
+    for (int rep = 0; rep < 3; ++rep) {
+      best_raw = std::max(best_raw, bench_raw_send(*n, threads, per_thread));
+      best_bridge
+          = std::max(best_bridge, bench_bridge(*n, threads, per_thread));
+    }
+    std::printf("%-10d %13.2fM %13.2fM %7.2fx\n", threads, best_bridge / 1e6,
+                best_raw / 1e6, best_bridge / best_raw);
+  }
+
+  std::printf("\n== non-actor thread -> actor round trip, us/call ==\n");
+  auto calc = n->spawn(adder);
+  // Warm up every path once.
+  constexpr int window = 256;
+  bench_gateway_pipelined(*n, calc, 1'000, window);
+  bench_gateway_future(*n, calc, 100);
+  // Best of three runs each: the machine is shared.
+  double scoped = 1e9;
+  double pipelined = 1e9;
+  double future = 1e9;
+  double fview = 1e9;
+  for (int rep = 0; rep < 3; ++rep) {
+    scoped = std::min(scoped, bench_scoped_actor(*n, calc, 2'000));
+    pipelined = std::min(pipelined,
+                         bench_gateway_pipelined(*n, calc, 100'000, window));
+    future = std::min(future, bench_gateway_future(*n, calc, 2'000));
+    fview = std::min(fview, bench_function_view(calc, 2'000));
+  }
+  std::printf("%-28s %10s %20s\n", "form", "us/call", "vs scoped_actor");
+  std::printf("%-28s %10.2f %19.1fx\n", "gateway callback, pipelined*",
+              pipelined, scoped / pipelined);
+  std::printf("%-28s %10.2f %19.1fx\n", "gateway future, sequential", future,
+              scoped / future);
+  std::printf("%-28s %10.2f %19.1fx\n", "scoped_actor (raw CAF)", scoped, 1.0);
+  std::printf("%-28s %10.2f %19.1fx\n", "function_view (raw CAF)", fview,
+              scoped / fview);
+  std::printf("* at most %d asks in flight from one thread\n", window);
+  calc = nullptr;
+  n->stop();
+  return 0;
+}
