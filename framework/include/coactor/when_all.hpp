@@ -32,13 +32,6 @@ caf::expected<T> child_result(task<T>& t, const join& j, std::size_t i) {
   return t.handle().promise().take();
 }
 
-template <class T>
-join::child child_of(task<T>& t) noexcept {
-  if (!t.valid())
-    return {nullptr, {}};
-  return {&t.handle().promise(), t.handle()};
-}
-
 } // namespace detail
 
 /// The awaitable returned by the variadic `when_all`.

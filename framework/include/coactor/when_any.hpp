@@ -45,12 +45,8 @@ class [[nodiscard]] when_any_awaitable {
   bool await_suspend(std::coroutine_handle<Promise> h) {
     std::vector<detail::join::child> kids;
     kids.reserve(tasks_.size());
-    for (auto& t : tasks_) {
-      if (!t.valid())
-        kids.push_back({nullptr, {}});
-      else
-        kids.push_back({&t.handle().promise(), t.handle()});
-    }
+    for (auto& t : tasks_)
+      kids.push_back(detail::child_of(t));
     return join_.start(h.promise().scope(), h, kids, timeout_);
   }
 

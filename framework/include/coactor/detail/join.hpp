@@ -252,4 +252,12 @@ auto to_task(X&& x) {
 template <class X>
 using task_of_t = decltype(to_task(std::declval<X>()));
 
+/// The join child for `t` (an empty one for an invalid task).
+template <class T>
+join::child child_of(task<T>& t) noexcept {
+  if (!t.valid())
+    return {nullptr, {}};
+  return {&t.handle().promise(), t.handle()};
+}
+
 } // namespace coactor::detail
