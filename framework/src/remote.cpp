@@ -21,6 +21,7 @@
 #include <caf/io/middleman_actor.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "node_context.hpp"
@@ -79,6 +80,18 @@ std::string where_of(shared_state* st, const caf::node_id& nid) {
   return result;
 }
 
+// Records what this node learned about a peer: by connecting to it (`where`
+// names host and port) or from the peer's own hello (its name only).
+void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
+                   std::vector<std::string> types) {
+  auto lbl = std::make_shared<peer_label>();
+  lbl->where = std::move(where);
+  lbl->types = std::move(types);
+  std::sort(lbl->types.begin(), lbl->types.end());
+  std::lock_guard<std::mutex> guard{st.mtx};
+  st.peers[nid] = std::move(lbl);
+}
+
 // -- registry actor: the actor listening on the node's port -------------------
 
 struct registry_state {
@@ -90,8 +103,13 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self,
                        std::shared_ptr<shared_state> shared) {
   self->state.shared = std::move(shared);
   return {
-      [=](hello_atom) {
+      // A connecting node introduces itself, so that errors on this side
+      // name it too (not only CAF's node id), and learns who we are.
+      [=](hello_atom, std::string& name, std::vector<std::string>& types) {
         auto& st = *self->state.shared;
+        auto nid = self->current_sender()->node();
+        if (nid != self->node() && !st.label(nid))
+          remember_peer(st, nid, "'" + name + "'", std::move(types));
         return caf::make_message(st.node_name, st.local_types);
       },
       [=](lookup_atom, const std::string& name) -> caf::result<caf::actor> {
@@ -188,7 +206,9 @@ void try_connect(remoting_actor_ptr self, uint64_t id) {
               return;
             }
             auto reg_actor = caf::actor_cast<caf::actor>(reg);
-            self->request(reg_actor, timeout, hello_atom::value)
+            auto& shared = *self->state.shared;
+            self->request(reg_actor, timeout, hello_atom::value,
+                          shared.node_name, shared.local_types)
                 .then(
                     [=](std::string& name, std::vector<std::string>& types) {
                       auto j = self->state.jobs.find(id);
@@ -203,14 +223,8 @@ void try_connect(remoting_actor_ptr self, uint64_t id) {
                       p.registry = reg_actor;
                       p.types = std::move(types);
                       std::sort(p.types.begin(), p.types.end());
-                      auto lbl = std::make_shared<peer_label>();
-                      lbl->where = p.describe();
-                      lbl->types = p.types;
-                      {
-                        auto& st = *self->state.shared;
-                        std::lock_guard<std::mutex> guard{st.mtx};
-                        st.peers[nid] = std::move(lbl);
-                      }
+                      remember_peer(*self->state.shared, nid, p.describe(),
+                                    p.types);
                       self->monitor(reg_actor);
                       self->state.log->info("connected to node {}",
                                             p.describe());
@@ -413,6 +427,23 @@ caf::error publish(caf::actor_system& sys, std::string name, caf::actor whom) {
                                                     + st.node_name + "'");
     st.published.emplace(name, whom);
   }
+  // An exiting actor leaves the registry before its down messages go out:
+  // lookups never return a dead handle, and whoever saw it end may publish
+  // the name again. (Like CAF's own actor registry, this releases a strong
+  // reference while the actor cleans up; its executor still holds one.)
+  whom->attach_functor([weak = std::weak_ptr<shared_state>{svc->shared}, name,
+                        who = whom.address()] {
+    auto st = weak.lock();
+    if (!st)
+      return;
+    caf::actor dropped; // released outside the lock
+    std::lock_guard<std::mutex> guard{st->mtx};
+    auto i = st->published.find(name);
+    if (i != st->published.end() && i->second.address() == who) {
+      dropped = std::move(i->second);
+      st->published.erase(i);
+    }
+  });
   ctx->own(caf::actor_cast<caf::strong_actor_ptr>(whom));
   return caf::none;
 }
@@ -429,6 +460,13 @@ bool unpublish(caf::actor_system& sys, const std::string& name) {
   dropped = std::move(i->second);
   svc->shared->published.erase(i);
   return true;
+}
+
+std::string describe_node(caf::actor_system& sys, const caf::node_id& nid) {
+  if (nid == sys.node())
+    return "this node";
+  auto* svc = service_of(sys);
+  return "node " + where_of(svc != nullptr ? svc->shared.get() : nullptr, nid);
 }
 
 caf::actor remoting_actor(caf::actor_system& sys) {
@@ -547,20 +585,13 @@ void unguard(const caf::actor& target, const void* token) {
 
 caf::error translate(caf::actor_system& sys, const caf::actor& target,
                      caf::error err) {
-  auto where = [&] {
-    auto* svc = service_of(sys);
-    return target.node() == sys.node()
-               ? std::string{"this node"}
-               : "node "
-                     + where_of(svc ? svc->shared.get() : nullptr,
-                                target.node());
-  };
   if (err == caf::sec::request_timeout)
-    return make_error(errc::timeout,
-                      "no reply in time from an actor on " + where());
+    return make_error(errc::timeout, "no reply in time from an actor on "
+                                         + describe_node(sys, target.node()));
   if (err == caf::sec::request_receiver_down)
-    return make_error(errc::target_down,
-                      "the addressed actor on " + where() + " is dead");
+    return make_error(errc::target_down, "the addressed actor on "
+                                             + describe_node(sys, target.node())
+                                             + " is dead");
   return err;
 }
 

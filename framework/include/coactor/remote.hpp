@@ -27,7 +27,9 @@ namespace coactor::remote {
 
 // -- messages -----------------------------------------------------------------
 
-/// Asks a node's registry for its name and message types.
+/// Introduces a node to another node's registry:
+/// `(hello_atom, std::string name, std::vector<std::string> types)`, answered
+/// with the registry node's own name and types.
 using hello_atom = caf::atom_constant<caf::atom("cohello")>;
 /// Asks a node's registry for the actor published under a name.
 using lookup_atom = caf::atom_constant<caf::atom("colookup")>;
@@ -86,7 +88,8 @@ struct connect_options {
 
 /// Makes `whom` reachable from other nodes under `name` (an entry in the
 /// node's registry, which is the actor listening on the node's port). The
-/// registry holds a strong reference until `unpublish` or the node stops;
+/// registry holds a strong reference until `unpublish`, the node stops or
+/// `whom` exits (then the name is free again);
 /// the node owns `whom` (`node::stop` ends it). Thread-safe; callable from
 /// actors through the `caf::actor_system&` overload.
 /// Errors: `errc::invalid_argument` for an empty name, a null actor or a name
@@ -100,6 +103,13 @@ caf::error publish(caf::actor_system& sys, std::string name, caf::actor whom);
 
 /// Removes `name` from the registry; returns whether it was there.
 bool unpublish(caf::actor_system& sys, const std::string& name);
+
+/// Names the node `nid` for error messages: "node 'name' at host:port" for a
+/// node this node connected to, "node 'name'" for one that connected here,
+/// "node '<CAF node id>'" for any other, "this node" for `sys`'s own.
+/// Thread-safe.
+[[nodiscard]] std::string describe_node(caf::actor_system& sys,
+                                        const caf::node_id& nid);
 
 /// Returns the node's remoting actor, which answers
 /// `(connect_atom, std::string host, uint16_t port, uint32_t attempts,
