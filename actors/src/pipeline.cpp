@@ -27,6 +27,7 @@ struct controller_state {
   std::shared_ptr<run_state> run;
   std::vector<bool> done;
   size_t done_count = 0;
+  size_t exited = 0; // stages that reported done and have ended since
   bool started = false;
   bool finished = false;
   caf::error pending; // a failure reported before the start
@@ -63,9 +64,13 @@ void finish(caf::stateful_actor<controller_state>* self,
   self->quit();
 }
 
+// A run completes when every stage reported done and has ended: whoever
+// gets the summary may reuse what the stages held (a published inlet name,
+// a file).
 void check_complete(caf::stateful_actor<controller_state>* self) {
   auto& st = self->state;
-  if (st.started && st.done_count == st.run->actors.size())
+  auto n = st.run->actors.size();
+  if (st.started && st.done_count == n && st.exited == n)
     finish(self, summarize(*st.run));
 }
 
@@ -78,8 +83,11 @@ caf::behavior controller(caf::stateful_actor<controller_state>* self,
     for (size_t i = 0; i < actors.size(); ++i) {
       if (actors[i].address() != dm.source)
         continue;
-      if (i < st.done.size() && st.done[i])
+      if (i < st.done.size() && st.done[i]) {
+        ++st.exited;
+        check_complete(self);
         return;
+      }
       auto& name = st.run->probes[i]->name;
       auto why = dm.reason ? describe(dm.reason)
                            : std::string{"ended without end_of_stream"};
@@ -172,9 +180,9 @@ pipeline_summary summarize(const run_state& run) {
     auto out = p.out.load(std::memory_order_relaxed);
     auto dropped = p.dropped.load(std::memory_order_relaxed);
     auto high = p.high_water.load(std::memory_order_relaxed);
-    if (p.kind == "producer")
+    if (counts_as_produced(p.kind))
       s.produced += out;
-    if (p.kind == "consumer") {
+    if (counts_as_consumed(p.kind)) {
       s.consumed += out;
       latency.merge(p.latency);
     }
@@ -261,9 +269,9 @@ pipeline_progress running_pipeline::progress() const {
   if (!run_)
     return p;
   for (auto& probe : run_->probes) {
-    if (probe->kind == "producer")
+    if (detail::counts_as_produced(probe->kind))
       p.produced += probe->out.load(std::memory_order_relaxed);
-    else if (probe->kind == "consumer")
+    else if (detail::counts_as_consumed(probe->kind))
       p.consumed += probe->out.load(std::memory_order_relaxed);
     else if (probe->kind == "buffer") {
       p.buffered += probe->buffered.load(std::memory_order_relaxed);

@@ -4,12 +4,14 @@
 #include <exception>
 #include <stdexcept>
 
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/to_string.hpp>
 
 #include "coactor/actors/detail/probe.hpp"
 #include "coactor/actors/detail/stage_actors.hpp"
 #include "coactor/actors/policy.hpp"
+#include "coactor/remote.hpp"
 
 namespace coactor::actors {
 
@@ -52,11 +54,21 @@ caf::error exception_error(const stage_probe& probe, std::exception_ptr ep) {
   return stage_error(probe, errc::stage_failed, "exception: " + what);
 }
 
-caf::error peer_down_error(const stage_probe& probe, const char* role,
-                           const std::string& peer, const caf::error& reason) {
-  std::string why = reason ? describe(reason) : "ended without end_of_stream";
-  return make_error(errc::stage_failed, "stage '" + peer + "' (" + role
-                                            + " of '" + probe.name
+caf::error peer_down_error(caf::event_based_actor* self,
+                           const stage_probe& probe, const char* role,
+                           const std::string& peer, const caf::down_msg& dm) {
+  std::string why;
+  if (!dm.reason)
+    why = "ended without end_of_stream";
+  else if (dm.reason == caf::exit_reason::remote_link_unreachable)
+    why = "its node became unreachable (connection lost or no heartbeat)";
+  else
+    why = describe(dm.reason);
+  std::string where;
+  if (dm.source.node() != self->node())
+    where = " on " + remote::describe_node(self->system(), dm.source.node());
+  return make_error(errc::stage_failed, "stage '" + peer + "'" + where + " ("
+                                            + role + " of '" + probe.name
                                             + "') died: " + why);
 }
 

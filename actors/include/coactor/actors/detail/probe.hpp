@@ -70,4 +70,16 @@ struct stage_probe {
 
 using stage_probe_ptr = std::shared_ptr<stage_probe>;
 
+/// Whether the items a stage of `kind` sends count as produced: producers,
+/// and inlets (items from other nodes).
+inline bool counts_as_produced(const std::string& kind) noexcept {
+  return kind == "producer" || kind == "inlet";
+}
+
+/// Whether the items a stage of `kind` handled count as consumed: consumers,
+/// and outlets (items sent to another node).
+inline bool counts_as_consumed(const std::string& kind) noexcept {
+  return kind == "consumer" || kind == "outlet";
+}
+
 } // namespace coactor::actors::detail

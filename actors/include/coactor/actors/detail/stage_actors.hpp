@@ -63,9 +63,11 @@ caf::error stage_error(const stage_probe& probe, errc x,
 /// Returns the error for a caught exception in the stage.
 caf::error exception_error(const stage_probe& probe, std::exception_ptr ep);
 
-/// Returns the error for a peer that went down before the stream ended.
-caf::error peer_down_error(const stage_probe& probe, const char* role,
-                           const std::string& peer, const caf::error& reason);
+/// Returns the error for a peer (stage `peer`, the `role` of `self`'s stage)
+/// that went down before the stream ended, naming its node when remote.
+caf::error peer_down_error(caf::event_based_actor* self,
+                           const stage_probe& probe, const char* role,
+                           const std::string& peer, const caf::down_msg& dm);
 
 /// Reports failure to the controller and ends `self` with `err`.
 void report_failure(caf::event_based_actor* self, const stage_context& ctx,
@@ -121,13 +123,20 @@ void fail_stage(caf::stateful_actor<State>* self, const caf::error& err) {
 }
 
 /// Finishes the stage once its work is drained: closes the downstreams and
-/// reports completion to the controller.
+/// reports completion to the controller; a stage that must hear its
+/// downstream confirm the end (`confirm_end`, outlets) reports it then.
 template <class State>
 void finish_stage(caf::stateful_actor<State>* self) {
   auto& st = self->state;
   st.finished = true;
   if constexpr (has_downstreams<State>)
     st.out.close(self);
+  if constexpr (requires { st.confirm_end; }) {
+    if (st.confirm_end) {
+      st.awaiting_confirm = true;
+      return;
+    }
+  }
   report_done(self, st.ctx);
 }
 
@@ -156,29 +165,33 @@ void open_downstreams(caf::stateful_actor<State>* self,
   }
 }
 
-/// Installs the down handler: a downstream going down, or an upstream going
+/// Handles a down message: a downstream going down, or an upstream going
 /// down before its stream ended, fails the stage.
 template <class State>
-void fail_on_peer_down(caf::stateful_actor<State>* self) {
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (st.finished)
+void on_peer_down(caf::stateful_actor<State>* self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  if constexpr (has_downstreams<State>) {
+    if (auto i = st.out.index_of(dm.source); i >= 0) {
+      fail_stage(
+          self,
+          peer_down_error(self, *st.ctx.probe, "downstream",
+                          st.out.paths()[static_cast<size_t>(i)].dst.name, dm));
       return;
-    if constexpr (has_downstreams<State>) {
-      if (auto i = st.out.index_of(dm.source); i >= 0) {
-        fail_stage(self, peer_down_error(
-                             *st.ctx.probe, "downstream",
-                             st.out.paths()[static_cast<size_t>(i)].dst.name,
-                             dm.reason));
-        return;
-      }
     }
-    if constexpr (has_upstreams<State>) {
-      if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended)
-        fail_stage(self, peer_down_error(*st.ctx.probe, "upstream", p->name,
-                                         dm.reason));
-    }
-  });
+  }
+  if constexpr (has_upstreams<State>) {
+    if (auto* p = st.in.find(dm.source); p != nullptr && !p->ended)
+      fail_stage(self,
+                 peer_down_error(self, *st.ctx.probe, "upstream", p->name, dm));
+  }
+}
+
+/// Installs `on_peer_down` as the down handler.
+template <class State>
+void fail_on_peer_down(caf::stateful_actor<State>* self) {
+  self->set_down_handler([self](caf::down_msg& dm) { on_peer_down(self, dm); });
 }
 
 /// Takes `demand` from the sender; returns false when the stage has finished
@@ -385,6 +398,9 @@ struct flow_state {
   bool timer_armed = false;
   bool flushed_at_end = false;
   bool finished = false;
+  /// Outlets: report done only when the downstream confirmed the end.
+  bool confirm_end = false;
+  bool awaiting_confirm = false;
 };
 
 template <class In, class Out>

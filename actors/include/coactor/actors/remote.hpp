@@ -1,0 +1,332 @@
+// coactor::actors remote endpoints: pipelines joined across nodes. An inlet
+// starts a pipeline with items sent from other nodes (published by name); an
+// outlet ends a pipeline by sending its items to an inlet on another node.
+// Between them runs the same credit protocol as between local stages.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/message_view.hpp>
+#include <caf/rtti_pair.hpp>
+#include <caf/scheduled_actor.hpp>
+#include <caf/send.hpp>
+
+#include "coactor/actors/detail/spec.hpp"
+#include "coactor/actors/detail/stage_actors.hpp"
+#include "coactor/actors/pipeline.hpp"
+#include "coactor/actors/protocol.hpp"
+#include "coactor/error.hpp"
+#include "coactor/message_types.hpp"
+#include "coactor/remote.hpp"
+
+namespace coactor::actors {
+
+/// Registers a stream of `T` with a node's message types under `name` (the
+/// same name on every node), for pipelines that cross nodes:
+/// `register_item_type<order>(opts.types, "shop::order")`. `T` itself must be
+/// serializable (built-in, or an `inspect` overload).
+template <class T>
+void register_item_type(message_types& types, std::string name) {
+  types.add_registration(
+      [name = std::move(name)](caf::actor_system_config& cfg) {
+        register_item_type<T>(cfg, name);
+      });
+}
+
+// -- inlet
+// ---------------------------------------------------------------------
+
+/// Options of an inlet.
+struct inlet_options {
+  /// How many outlets feed it (on one or several nodes). The stream ends
+  /// when every one of them ended; until then the inlet waits.
+  size_t upstreams = 1;
+  /// Items it holds plus the credit it grants, split among its upstreams:
+  /// a window that covers the network's round trip keeps the link busy.
+  size_t capacity = 16384;
+  /// The largest batch it forwards into its pipeline.
+  size_t max_batch = 1024;
+  /// When non-zero, the inlet fails (`errc::timeout`) if not all its
+  /// upstreams opened their path within this time; zero waits forever.
+  caf::timespan open_timeout{0};
+};
+
+namespace detail {
+
+using open_check_atom = caf::atom_constant<caf::atom("cx_ochk")>;
+
+/// Returns `err` (coactor's, with a context) with `what` prefixed to its
+/// context: "inlet 'x': name taken on node 'b'".
+inline caf::error prefixed(const std::string& what, const caf::error& err) {
+  if (err.category() == error_category)
+    return make_error(static_cast<errc>(err.code()),
+                      what + ": " + context_of(err));
+  return make_error(errc::stage_failed, what + ": " + describe(err));
+}
+
+/// Fails the stage on a message it does not understand, e.g. a batch of
+/// another item type from a remote outlet: never a silent drop.
+template <class State>
+void fail_on_unexpected(caf::stateful_actor<State>* self) {
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& x)
+                                -> caf::result<caf::message> {
+    auto& probe = *self->state.ctx.probe;
+    auto& sender = self->current_sender();
+    auto from = sender ? remote::describe_node(self->system(), sender->node())
+                       : std::string{"an anonymous sender"};
+    fail_stage(self,
+               stage_error(probe, errc::protocol_violation,
+                           "unexpected message " + to_string(x.content())
+                               + " from " + from + " (another item type?)"));
+    return caf::sec::unexpected_message;
+  });
+}
+
+/// The inlet: a pass-through flow stage whose upstreams are outlets on other
+/// nodes. It stamps each arriving batch with its arrival time, so latencies
+/// in its pipeline never mix two machines' clocks.
+template <class T>
+caf::behavior inlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
+                          flow_args<T, T> args, size_t upstreams,
+                          caf::timespan open_timeout) {
+  auto flow = flow_actor(self, std::move(args));
+  if (!flow)
+    return flow;
+  fail_on_unexpected(self);
+  if (open_timeout.count() > 0)
+    self->delayed_send(self, open_timeout, open_check_atom::value);
+  caf::message_handler own{
+      [self](batch_message<T>& b) {
+        b.emitted = now_ns();
+        if (!self->state.finished)
+          flow_on_batch(self, b);
+      },
+      [self](end_atom) {
+        auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!end_upstream(self))
+          return;
+        // Confirms to the outlet that every batch before its end arrived.
+        self->send(sender, end_atom::value);
+        flow_pump(self);
+      },
+      [self, upstreams, open_timeout](open_check_atom) {
+        auto& st = self->state;
+        auto opened = st.in.paths().size();
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+            open_timeout);
+        if (st.finished || opened >= upstreams)
+          return;
+        fail_stage(self, stage_error(*st.ctx.probe, errc::timeout,
+                                     std::to_string(opened) + " of "
+                                         + std::to_string(upstreams)
+                                         + " upstreams opened within "
+                                         + std::to_string(ms.count()) + " ms"));
+      },
+  };
+  return own.or_else(flow);
+}
+
+/// The outlet: a pass-through flow stage whose downstream is an inlet on
+/// another node. It completes only when the inlet confirmed its end of
+/// stream, so a run that reports success handed every item over.
+template <class T>
+caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
+                           flow_args<T, T> args) {
+  auto flow = flow_actor(self, std::move(args));
+  if (!flow)
+    return flow;
+  self->state.confirm_end = true;
+  // Once closed, the stage counts as finished for the shared handlers: these
+  // catch what can still go wrong before the inlet confirms.
+  auto fail_closed = [self](const caf::error& err) {
+    self->state.awaiting_confirm = false;
+    report_failure(self, self->state.ctx, err);
+  };
+  self->set_down_handler([self, fail_closed](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.awaiting_confirm && st.out.index_of(dm.source) >= 0)
+      fail_closed(peer_down_error(self, *st.ctx.probe, "downstream",
+                                  st.out.paths().front().dst.name, dm));
+    else
+      on_peer_down(self, dm);
+  });
+  caf::message_handler own{
+      [self](end_atom) {
+        auto& st = self->state;
+        if (st.out.index_of(self->current_sender()->address()) < 0) {
+          if (end_upstream(self)) // an upstream ended
+            flow_pump(self);
+        } else if (st.awaiting_confirm) { // the inlet confirmed our end
+          st.awaiting_confirm = false;
+          report_done(self, st.ctx);
+        }
+      },
+      [self, fail_closed](stream_error_atom, caf::error& err) {
+        if (self->state.awaiting_confirm)
+          fail_closed(err);
+        else
+          fail_stage(self, err);
+      },
+  };
+  return own.or_else(flow);
+}
+
+/// A pass-through processor (inlets and outlets move batches as they are).
+template <class T>
+processor<T, T> pass_through() {
+  processor<T, T> p;
+  p.on_batch = [](std::vector<T>& in, std::vector<T>& out) {
+    out.swap(in);
+    return caf::error{};
+  };
+  return p;
+}
+
+} // namespace detail
+
+/// The start of a pipeline fed from other nodes: `pipeline(node).from(
+/// inlet<int>("orders"))...`. Starting the pipeline publishes the inlet
+/// under `name` on the node (so the node needs `port` set); outlets on other
+/// nodes look it up (`remote::lookup`) and send to it. The name is free again
+/// when the inlet ends. Items count as produced by the inlet in the summary.
+///
+/// Errors, through the pipeline's completion: the name cannot be published
+/// (`errc::invalid_config` on a node without networking, `invalid_argument`
+/// when taken); an outlet's node dies or hangs (`errc::stage_failed` naming
+/// the outlet and its node, within the node's connection timeout); a message
+/// of another item type (`errc::protocol_violation`); `open_timeout`
+/// expired (`errc::timeout`).
+template <class T>
+struct inlet_spec : detail::named_spec<inlet_spec<T>> {
+  /// The name it is published as (the stage name, unless `named`).
+  std::string published_as;
+  inlet_options options;
+
+  /// Called by `pipeline(node).from(...)`.
+  pipeline_builder<T> start_pipeline(coactor::node& n) const {
+    caf::error err;
+    if (options.upstreams == 0 || options.capacity == 0
+        || options.max_batch == 0)
+      err = make_error(errc::invalid_argument,
+                       "inlet '" + this->name
+                           + "': upstreams, capacity and max_batch must be "
+                             "at least 1");
+    auto prefix
+        = [spec = *this](detail::build_context& ctx,
+                         const std::vector<detail::peer>& downs, routing<T> r) {
+            auto& opts = spec.options;
+            detail::flow_args<T, T> a;
+            a.ctx = ctx.add(spec.name, spec.name, "inlet", opts.capacity, 0);
+            a.upstreams = opts.upstreams;
+            a.capacity = opts.capacity;
+            a.downs = downs;
+            a.route = std::move(r);
+            a.max_batch = opts.max_batch;
+            a.make = &detail::pass_through<T>;
+            auto hdl = ctx.node->spawn(detail::inlet_actor<T>, std::move(a),
+                                       opts.upstreams, opts.open_timeout);
+            ctx.run->actors.back() = hdl;
+            // Published before `start` returns: a peer may look it up right
+            // away.
+            if (auto e = remote::publish(*ctx.node, spec.published_as, hdl))
+              caf::anon_send(ctx.controller, stream_error_atom::value,
+                             detail::prefixed("inlet '" + spec.name + "'", e));
+          };
+    return pipeline_builder<T>{&n, std::move(prefix), 1,
+                               1,  {this->name},      std::move(err)};
+  }
+};
+
+/// Returns an inlet published as `name` (also its stage name).
+template <class T>
+inlet_spec<T> inlet(std::string name, inlet_options opts = {}) {
+  inlet_spec<T> s;
+  s.name = name;
+  s.published_as = std::move(name);
+  s.options = opts;
+  return s;
+}
+
+// -- outlet
+// --------------------------------------------------------------------
+
+/// The end of a pipeline that sends its items to an inlet on another node
+/// (`.to(outlet<int>(hdl))`, with `hdl` from `remote::lookup`). The outlet
+/// sends only within the credit the inlet grants, so a slow remote pipeline
+/// slows this one down; it completes when the inlet confirmed the end of
+/// the stream (every item arrived there). Items count as consumed in this
+/// pipeline's summary.
+///
+/// Errors, through the pipeline's completion: the inlet's node dies or hangs
+/// (`errc::stage_failed` naming the inlet and its node); the inlet fails
+/// (its error); `T` is not registered on this node or the inlet's
+/// (`errc::type_not_registered`, checked before anything is sent); a null
+/// handle (`errc::invalid_argument`).
+template <class T>
+struct outlet_spec : detail::named_spec<outlet_spec<T>> {
+  caf::actor target;
+  /// The inlet's name, for errors.
+  std::string target_name;
+  /// Credit it keeps granted to its upstreams: items it holds while the
+  /// inlet grants none.
+  size_t window = 4096;
+  /// The largest batch it sends over the wire.
+  size_t max_batch = 1024;
+
+  /// Called by the pipeline builder for each copy.
+  template <class In>
+  caf::actor spawn_one(detail::build_context& ctx, detail::stage_context sc,
+                       size_t upstreams) const {
+    static_assert(std::is_same_v<In, T>,
+                  "outlet<T>: T must be the pipeline's item type");
+    sc.probe->kind = "outlet";
+    detail::flow_args<T, T> a;
+    a.upstreams = upstreams;
+    a.capacity = window;
+    a.max_batch = max_batch;
+    a.make = &detail::pass_through<T>;
+    auto err = check(ctx);
+    if (!err)
+      a.downs.push_back({target, target_name});
+    a.ctx = std::move(sc);
+    auto controller = a.ctx.controller;
+    auto hdl = ctx.node->spawn(detail::outlet_actor<T>, std::move(a));
+    if (err)
+      caf::anon_send(controller, stream_error_atom::value, std::move(err));
+    return hdl;
+  }
+
+ private:
+  caf::error check(detail::build_context& ctx) const {
+    if (!target)
+      return make_error(errc::invalid_argument,
+                        "outlet '" + this->name + "': null target");
+    const caf::rtti_pair arg = caf::make_rtti_pair<batch_message<T>>();
+    if (auto err = remote::detail::check_types(ctx.node->system(), target, &arg,
+                                               1, {0, nullptr}))
+      return detail::prefixed("outlet '" + this->name
+                                  + "' (register the item type with "
+                                    "register_item_type on both nodes)",
+                              err);
+    return {};
+  }
+};
+
+/// Returns an outlet sending to the inlet `target` (usually on another
+/// node), published there as `target_name` (used in errors).
+template <class T>
+outlet_spec<T> outlet(caf::actor target, std::string target_name = "inlet") {
+  outlet_spec<T> s;
+  s.name = "outlet";
+  s.target = std::move(target);
+  s.target_name = std::move(target_name);
+  return s;
+}
+
+} // namespace coactor::actors
