@@ -1,5 +1,5 @@
-// `coactor node`: a networked node publishing ready-made actors until SIGTERM
-// or SIGINT.
+// `coactor node`: a networked node publishing ready-made actors (an echo and
+// the stage factory of the actors library) until SIGTERM or SIGINT.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scheduled_actor.hpp>
 
+#include "coactor/actors/placement.hpp"
 #include "coactor/error.hpp"
 #include "coactor/node.hpp"
 #include "coactor/remote.hpp"
@@ -77,14 +78,19 @@ int run(const settings& s) {
     opts.connection_timeout
         = std::chrono::milliseconds{s.connection_timeout_ms};
   opts.handle_signals = true;
+  actors::register_stage_types(opts.types);
   auto n = node::create(opts);
   if (!n) {
     std::cerr << "coactor node: " << describe(n.error()) << '\n';
     return 1;
   }
-  if (auto err = remote::publish(*n, "echo", n->spawn(echo))) {
-    std::cerr << "coactor node: " << describe(err) << '\n';
-    return 1;
+  for (auto err : {remote::publish(*n, "echo", n->spawn(echo)),
+                   remote::publish(*n, actors::stage_factory_name,
+                                   n->spawn(actors::stage_factory, &*n))}) {
+    if (err) {
+      std::cerr << "coactor node: " << describe(err) << '\n';
+      return 1;
+    }
   }
   auto port = remote::port(*n);
   if (!port) {
@@ -94,7 +100,7 @@ int run(const settings& s) {
   // Tests and scripts read this line to learn the port.
   std::cout << "coactor node '" << opts.name << "' listening on " << opts.host
             << ':' << *port << (opts.tls_enabled() ? " (TLS)" : "")
-            << "; published: echo" << std::endl;
+            << "; published: echo, " << actors::stage_factory_name << std::endl;
   n->wait_for_stop();
   auto report = n->stop();
   std::cout << "coactor node '" << opts.name << "' stopped"
@@ -108,9 +114,12 @@ int run(const settings& s) {
 std::function<int()> add_node_command(CLI::App& app) {
   auto s = std::make_shared<settings>();
   auto* cmd = app.add_subcommand(
-      "node", "Run a node that publishes ready-made actors (echo) until "
-              "SIGTERM or SIGINT. Without TLS, anyone who reaches the port "
-              "can message them: keep the loopback default unless TLS is on.");
+      "node",
+      "Run a node that publishes ready-made actors until SIGTERM or SIGINT: "
+      "'echo' (replies with the request) and 'stages' (places pipeline "
+      "stages on this node: counter, to_file, buffer, iota). Without TLS, "
+      "anyone who reaches the port can message them: keep the loopback "
+      "default unless TLS is on.");
   cmd->add_option("--name", s->name, "Node name")->capture_default_str();
   cmd->add_option("--host", s->host, "Address to listen on")
       ->capture_default_str();
