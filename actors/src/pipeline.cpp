@@ -28,6 +28,11 @@ struct controller_state {
   std::vector<bool> done;
   size_t done_count = 0;
   size_t exited = 0; // stages that reported done and have ended since
+  // The controller's own handle until it finished: the stages hold the only
+  // other strong references, and CAF 0.17 destroys a stage's state (and with
+  // it that reference) before it sends its down message. Without this, an
+  // idle controller waiting for the last down would be destroyed unnoticed.
+  caf::actor keep_alive;
   bool started = false;
   bool finished = false;
   caf::error pending; // a failure reported before the start
@@ -62,6 +67,7 @@ void finish(caf::stateful_actor<controller_state>* self,
   if (on_done)
     on_done(std::move(result));
   self->quit();
+  st.keep_alive = nullptr;
 }
 
 // A run completes when every stage reported done and has ended: whoever
@@ -77,6 +83,7 @@ void check_complete(caf::stateful_actor<controller_state>* self) {
 caf::behavior controller(caf::stateful_actor<controller_state>* self,
                          std::shared_ptr<run_state> run) {
   self->state.run = std::move(run);
+  self->state.keep_alive = caf::actor_cast<caf::actor>(self);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto& actors = st.run->actors;
