@@ -276,6 +276,16 @@ TEST_CASE("an inlet on a node without networking fails its run at start",
   CHECK_THAT(context_of(r.error()), Catch::Contains("inlet 'in'"));
 }
 
+TEST_CASE("an inlet without upstreams is rejected before anything runs",
+          "[actors][remote]") {
+  auto b = testing::make_node(net_options("b", true));
+  auto p
+      = pipeline(b).from(inlet<int64_t>("in", {.upstreams = 0})).to(counter());
+  REQUIRE(p.validate());
+  CHECK(is(p.validate(), errc::invalid_argument));
+  CHECK_FALSE(p.start([](caf::expected<pipeline_summary>) {}));
+}
+
 TEST_CASE("an outlet without a target is an error, not a hang",
           "[actors][remote]") {
   auto a = testing::make_node(net_options("a", false));

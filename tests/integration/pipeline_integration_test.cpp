@@ -7,11 +7,16 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 #include <regex>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -142,6 +147,74 @@ TEST_CASE("a producer placed on a node process feeds a buffer in this process",
   auto produced = get_within(source->done, 30s);
   REQUIRE(produced);
   CHECK(*produced == 100'000);
+}
+
+TEST_CASE("a buffer placed on a node process sits between two pipelines here",
+          "[integration]") {
+  auto tool = start_tool();
+  auto local = make_local();
+  auto peer = connect_ok(local, tool.port);
+  // local: numbers -> outlet ==> tool: inlet -> buffer -> outlet ==> local:
+  // inlet "back" -> sum
+  auto sum = std::make_shared<std::atomic<int64_t>>(0);
+  running_pipeline back;
+  auto receiving
+      = start_async(pipeline(local)
+                        .from(inlet<int64_t>("back"))
+                        .to(for_each([sum](int64_t x) { sum->fetch_add(x); })),
+                    &back);
+  placement p;
+  p.kind = "buffer";
+  p.name = "relay";
+  p.capacity = 100;
+  p.downstream = back.stages().back().second;
+  auto relay = place(local, peer, p);
+  INFO((relay ? "" : describe(relay.error())));
+  REQUIRE(relay);
+  auto sent = pipeline(local)
+                  .from(iota<int64_t>(0, 50'000))
+                  .to(outlet<int64_t>(relay->input, "relay"))
+                  .run();
+  INFO(why_not(sent));
+  REQUIRE(sent);
+  auto got = get_within(receiving, 30s);
+  INFO(why_not(got));
+  REQUIRE(got);
+  CHECK(got->consumed == 50'000);
+  CHECK(sum->load() == int64_t{50'000} * 49'999 / 2);
+  auto forwarded = get_within(relay->done, 30s);
+  REQUIRE(forwarded);
+  CHECK(*forwarded == 50'000);
+}
+
+TEST_CASE("a file sink placed on a node process writes every item",
+          "[integration]") {
+  auto tool = start_tool();
+  auto local = make_local();
+  auto peer = connect_ok(local, tool.port);
+  auto path = std::filesystem::temp_directory_path()
+              / ("coactor_placed_" + std::to_string(::getpid()) + ".txt");
+  placement p;
+  p.kind = "to_file";
+  p.item_type = "string";
+  p.name = "lines";
+  p.path = path.string();
+  auto sink = place(local, peer, p);
+  REQUIRE(sink);
+  std::vector<std::string> words{"alpha", "beta", "gamma"};
+  auto sent = pipeline(local)
+                  .from(from_range(words))
+                  .to(outlet<std::string>(sink->input, "lines"))
+                  .run();
+  INFO(why_not(sent));
+  REQUIRE(sent);
+  auto written = get_within(sink->done, 30s);
+  REQUIRE(written);
+  CHECK(*written == 3);
+  std::ifstream in{path};
+  std::string all{std::istreambuf_iterator<char>{in}, {}};
+  CHECK(all == "alpha\nbeta\ngamma\n");
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("kill -9 of the receiving node mid-stream fails the sender within "

@@ -93,8 +93,8 @@ void fail_on_unexpected(caf::stateful_actor<State>* self) {
 /// in its pipeline never mix two machines' clocks.
 template <class T>
 caf::behavior inlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
-                          flow_args<T, T> args, size_t upstreams,
-                          caf::timespan open_timeout) {
+                          flow_args<T, T> args, caf::timespan open_timeout) {
+  auto upstreams = args.upstreams;
   auto flow = flow_actor(self, std::move(args));
   if (!flow)
     return flow;
@@ -177,17 +177,6 @@ caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
   return own.or_else(flow);
 }
 
-/// A pass-through processor (inlets and outlets move batches as they are).
-template <class T>
-processor<T, T> pass_through() {
-  processor<T, T> p;
-  p.on_batch = [](std::vector<T>& in, std::vector<T>& out) {
-    out.swap(in);
-    return caf::error{};
-  };
-  return p;
-}
-
 } // namespace detail
 
 /// The start of a pipeline fed from other nodes: `pipeline(node).from(
@@ -230,7 +219,7 @@ struct inlet_spec : detail::named_spec<inlet_spec<T>> {
             a.max_batch = opts.max_batch;
             a.make = &detail::pass_through<T>;
             auto hdl = ctx.node->spawn(detail::inlet_actor<T>, std::move(a),
-                                       opts.upstreams, opts.open_timeout);
+                                       opts.open_timeout);
             ctx.run->actors.back() = hdl;
             // Published before `start` returns: a peer may look it up right
             // away.

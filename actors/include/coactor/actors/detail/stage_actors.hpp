@@ -45,6 +45,18 @@ struct processor {
   caf::timespan max_delay{0};
 };
 
+/// A processor that passes batches on as they are (buffers, inlets,
+/// outlets).
+template <class T>
+processor<T, T> pass_through() {
+  processor<T, T> p;
+  p.on_batch = [](std::vector<T>& in, std::vector<T>& out) {
+    out.swap(in);
+    return caf::error{};
+  };
+  return p;
+}
+
 /// Consumes one batch; an error fails the stage.
 template <class T>
 using sink_fn = std::function<caf::error(std::vector<T>& items)>;
