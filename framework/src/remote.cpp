@@ -6,6 +6,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -325,7 +326,16 @@ class request_guard : public caf::attachable {
                 caf::weak_actor_ptr requester, caf::message_id mid,
                 caf::node_id target_node, bool remote)
       : shared_(std::move(shared)), requester_(std::move(requester)), mid_(mid),
-        target_node_(std::move(target_node)), remote_(remote) {}
+        target_node_(std::move(target_node)), remote_(remote) {
+    alive.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  request_guard(const request_guard&) = delete;
+  request_guard& operator=(const request_guard&) = delete;
+
+  ~request_guard() override { alive.fetch_sub(1, std::memory_order_relaxed); }
+
+  static inline std::atomic<size_t> alive{0};
 
   void actor_exited(const caf::error& reason,
                     caf::execution_unit* host) override {
@@ -357,6 +367,30 @@ class request_guard : public caf::attachable {
   caf::message_id mid_;
   caf::node_id target_node_;
   bool remote_;
+};
+
+// Attached to the requester of a guarded request: when the requester exits
+// before the reply, removes the guard from the target (which may be a
+// long-lived proxy) instead of leaving it there until the target dies.
+class requester_link : public caf::attachable {
+ public:
+  static constexpr size_t token_type = 0x636f616c; // "coal"
+
+  requester_link(caf::weak_actor_ptr target, const void* guard)
+      : target_(std::move(target)), guard_(guard) {}
+
+  void actor_exited(const caf::error&, caf::execution_unit*) override {
+    if (auto target = target_.lock())
+      target->get()->detach(token{request_guard::token_type, guard_});
+  }
+
+  bool matches(const token& what) override {
+    return what.subtype == token_type && what.ptr == guard_;
+  }
+
+ private:
+  caf::weak_actor_ptr target_;
+  const void* guard_;
 };
 
 } // namespace
@@ -524,7 +558,8 @@ caf::expected<caf::actor> lookup(node& n, const peer& p,
           result = detail::lookup_error(
               p, name, detail::translate(n.system(), p.registry, err));
         });
-    detail::unguard(p.registry, token);
+    detail::unguard(caf::actor_cast<caf::strong_actor_ptr>(self), p.registry,
+                    token);
   }
   coactor::detail::release_thread();
   return result;
@@ -575,12 +610,21 @@ const void* guard(caf::actor_system& sys,
       remote);
   const void* token = ptr.get();
   caf::actor_cast<caf::abstract_actor*>(target)->attach(std::move(ptr));
+  requester->get()->attach(std::make_unique<requester_link>(
+      caf::actor_cast<caf::weak_actor_ptr>(target), token));
   return token;
 }
 
-void unguard(const caf::actor& target, const void* token) {
+void unguard(const caf::strong_actor_ptr& requester, const caf::actor& target,
+             const void* token) {
   caf::actor_cast<caf::abstract_actor*>(target)->detach(
       caf::attachable::token{request_guard::token_type, token});
+  requester->get()->detach(
+      caf::attachable::token{requester_link::token_type, token});
+}
+
+size_t guards_alive() noexcept {
+  return request_guard::alive.load(std::memory_order_relaxed);
 }
 
 caf::error translate(caf::actor_system& sys, const caf::actor& target,

@@ -337,3 +337,50 @@ TEST_CASE("message_types runs registration functions of other libraries",
   REQUIRE(types.names().size() == 1);
   CHECK(types.names()[0] == "test::point");
 }
+
+TEST_CASE("a published actor that exits leaves the registry, freeing its name",
+          "[remote]") {
+  auto a = testing::make_node(net_options("a"));
+  auto first = a.spawn(echo);
+  REQUIRE_FALSE(remote::publish(a, "echo", first));
+  {
+    // Its down message goes out after the registry dropped it.
+    caf::scoped_actor self{a.system()};
+    self->monitor(first);
+    caf::anon_send_exit(first, caf::exit_reason::kill);
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; },
+                  caf::after(20s) >> [] {});
+    REQUIRE(down);
+  }
+  CHECK_FALSE(remote::publish(a, "echo", a.spawn(echo)));
+}
+
+TEST_CASE("a request guard goes away when the requester exits before the "
+          "reply",
+          "[remote]") {
+  auto a = testing::make_node(net_options("a"));
+  auto target = a.spawn(echo); // keeps stalled requests pending
+  auto before = remote::detail::guards_alive();
+  auto asked = std::make_shared<std::promise<void>>();
+  auto asked_f = asked->get_future();
+  auto requester = a.spawn([target, asked](caf::event_based_actor* self) {
+    remote::ask<std::string>(
+        self, target, std::chrono::hours{1}, [](caf::expected<std::string>) {},
+        stall_atom::value);
+    asked->set_value();
+  });
+  REQUIRE(asked_f.wait_for(20s) == std::future_status::ready);
+  CHECK(remote::detail::guards_alive() == before + 1);
+  {
+    caf::scoped_actor self{a.system()};
+    self->monitor(requester);
+    caf::anon_send_exit(requester, caf::exit_reason::kill);
+    bool down = false;
+    self->receive([&](caf::down_msg&) { down = true; },
+                  caf::after(20s) >> [] {});
+    REQUIRE(down);
+  }
+  // The target lives on; the guard did not wait for it.
+  CHECK(remote::detail::guards_alive() == before);
+}

@@ -149,15 +149,19 @@ caf::error check_types(caf::actor_system& sys, const caf::actor& target,
                        caf::rtti_pair reply);
 
 /// Makes `requester` receive an error with response id `mid` (as returned by
-/// `response_handle::id()`) when
-/// `target` exits or becomes unreachable before the reply arrived. Returns a
-/// token for `unguard`.
+/// `response_handle::id()`) when `target` exits or becomes unreachable before
+/// the reply arrived. Returns a token for `unguard`. The guard goes away with
+/// `unguard`, or when the target or the requester exits first.
 const void* guard(caf::actor_system& sys,
                   const caf::strong_actor_ptr& requester,
                   const caf::actor& target, caf::message_id mid);
 
 /// Cancels a `guard`.
-void unguard(const caf::actor& target, const void* token);
+void unguard(const caf::strong_actor_ptr& requester, const caf::actor& target,
+             const void* token);
+
+/// Returns how many guards exist in this process (for tests).
+size_t guards_alive() noexcept;
 
 /// Turns CAF's errors of a request into coactor's (timeouts, dead targets).
 caf::error translate(caf::actor_system& sys, const caf::actor& target,
@@ -193,17 +197,19 @@ void ask(Self* self, const caf::actor& target, caf::timespan timeout,
     return;
   }
   auto hdl = self->request(target, timeout, std::forward<Ts>(xs)...);
-  auto token = detail::guard(self->system(),
-                             caf::actor_cast<caf::strong_actor_ptr>(self),
-                             target, hdl.id());
+  auto requester = caf::actor_cast<caf::strong_actor_ptr>(self);
+  auto token = detail::guard(self->system(), requester, target, hdl.id());
   auto* sys = &self->system();
+  // The handlers run in `self`: a raw pointer to it is enough for unguard.
   hdl.then(
       [=](R& x) mutable {
-        detail::unguard(target, token);
+        detail::unguard(caf::actor_cast<caf::strong_actor_ptr>(self), target,
+                        token);
         on_result(result{std::move(x)});
       },
       [=](caf::error& err) mutable {
-        detail::unguard(target, token);
+        detail::unguard(caf::actor_cast<caf::strong_actor_ptr>(self), target,
+                        token);
         on_result(result{detail::translate(*sys, target, std::move(err))});
       });
 }
