@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <caf/event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
 #include "coactor/actors/pipeline.hpp"
@@ -310,6 +311,37 @@ TEST_CASE("after the node restarts on its port, a pipeline to it runs again",
   auto counted = get_within(sink->done, 30s);
   REQUIRE(counted);
   CHECK(*counted == 10'000);
+}
+
+TEST_CASE("an actor places a stage without blocking and hears of its end",
+          "[integration]") {
+  auto tool = start_tool();
+  auto local = make_local();
+  auto peer = connect_ok(local, tool.port);
+  auto input = std::make_shared<std::promise<caf::expected<caf::actor>>>();
+  auto report = std::make_shared<std::promise<uint64_t>>();
+  auto input_f = input->get_future();
+  auto report_f = report->get_future();
+  local.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    async_place(self, peer, counter_named("count"),
+                [input](caf::expected<caf::actor> x) { input->set_value(x); });
+    return {
+        [self, report](placed_atom, const std::string&, uint64_t items,
+                       const caf::error&) {
+          report->set_value(items);
+          self->quit();
+        },
+    };
+  });
+  auto in = get_within(input_f, 30s);
+  INFO((in ? "" : describe(in.error())));
+  REQUIRE(in);
+  REQUIRE(*in);
+  REQUIRE(pipeline(local)
+              .from(iota<int64_t>(0, 1234))
+              .to(outlet<int64_t>(*in, "count"))
+              .run());
+  CHECK(get_within(report_f, 30s) == 1234);
 }
 
 TEST_CASE("a placement the node cannot build is a clear error",

@@ -9,6 +9,7 @@
 #include <string>
 
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
@@ -105,5 +106,29 @@ struct placed_stage {
 [[nodiscard]] caf::expected<placed_stage>
 place(node& n, const remote::peer& p, placement what,
       std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+/// Places `what` on the connected node `p` without blocking `self`, then
+/// calls `on_result(caf::expected<caf::actor>)` in `self`'s context with the
+/// stage's input (null for a producer) or the errors of `place`. The stage's
+/// end arrives at `self` as `(placed_atom, std::string name, uint64_t items,
+/// caf::error)`, unless its node is lost first: monitor the input (or the
+/// peer's registry) for that.
+template <class Self, class F>
+void async_place(Self* self, const remote::peer& p, placement what, F on_result,
+                 caf::timespan timeout = std::chrono::seconds{10}) {
+  what.report_to = caf::actor_cast<caf::actor>(self);
+  remote::async_lookup(
+      self, p, stage_factory_name,
+      [self, what, on_result,
+       timeout](caf::expected<caf::actor> factory) mutable {
+        if (!factory) {
+          on_result(caf::expected<caf::actor>{std::move(factory.error())});
+          return;
+        }
+        remote::ask<caf::actor>(self, *factory, timeout, std::move(on_result),
+                                place_atom::value, std::move(what));
+      },
+      timeout);
+}
 
 } // namespace coactor::actors
