@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <future>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -179,6 +180,9 @@ double bench_function_view(const caf::actor& calc, int calls) {
   return seconds_since(t0) * 1e6 / calls;
 }
 
+void bench_bridges(coactor::node& n);
+void bench_gateways(coactor::node& n);
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -196,6 +200,20 @@ int main(int argc, char** argv) {
   std::printf("node: %zu scheduler threads, policy %s\n", opts->threads,
               std::string{coactor::to_string(opts->policy)}.c_str());
 
+  // COACTOR_BENCH_ONLY=bridge|gateway runs one part (e.g. under perf).
+  const char* only_env = std::getenv("COACTOR_BENCH_ONLY");
+  std::string only = only_env != nullptr ? only_env : "";
+  if (only.empty() || only == "bridge")
+    bench_bridges(*n);
+  if (only.empty() || only == "gateway")
+    bench_gateways(*n);
+  n->stop();
+  return 0;
+}
+
+namespace {
+
+void bench_bridges(coactor::node& n) {
   std::printf("\n== foreign thread -> actor, calls/s (best of 3) ==\n");
   std::printf("%-10s %14s %14s %8s\n", "threads", "bridge", "anon_send",
               "ratio");
@@ -204,30 +222,31 @@ int main(int argc, char** argv) {
     double best_bridge = 0;
     double best_raw = 0;
     for (int rep = 0; rep < 3; ++rep) {
-      best_raw = std::max(best_raw, bench_raw_send(*n, threads, per_thread));
-      best_bridge
-          = std::max(best_bridge, bench_bridge(*n, threads, per_thread));
+      best_raw = std::max(best_raw, bench_raw_send(n, threads, per_thread));
+      best_bridge = std::max(best_bridge, bench_bridge(n, threads, per_thread));
     }
     std::printf("%-10d %13.2fM %13.2fM %7.2fx\n", threads, best_bridge / 1e6,
                 best_raw / 1e6, best_bridge / best_raw);
   }
+}
 
+void bench_gateways(coactor::node& n) {
   std::printf("\n== non-actor thread -> actor round trip, us/call ==\n");
-  auto calc = n->spawn(adder);
+  auto calc = n.spawn(adder);
   // Warm up every path once.
   constexpr int window = 256;
-  bench_gateway_pipelined(*n, calc, 1'000, window);
-  bench_gateway_future(*n, calc, 100);
+  bench_gateway_pipelined(n, calc, 1'000, window);
+  bench_gateway_future(n, calc, 100);
   // Best of three runs each: the machine is shared.
   double scoped = 1e9;
   double pipelined = 1e9;
   double future = 1e9;
   double fview = 1e9;
   for (int rep = 0; rep < 3; ++rep) {
-    scoped = std::min(scoped, bench_scoped_actor(*n, calc, 2'000));
+    scoped = std::min(scoped, bench_scoped_actor(n, calc, 2'000));
     pipelined = std::min(pipelined,
-                         bench_gateway_pipelined(*n, calc, 100'000, window));
-    future = std::min(future, bench_gateway_future(*n, calc, 2'000));
+                         bench_gateway_pipelined(n, calc, 100'000, window));
+    future = std::min(future, bench_gateway_future(n, calc, 2'000));
     fview = std::min(fview, bench_function_view(calc, 2'000));
   }
   std::printf("%-28s %10s %20s\n", "form", "us/call", "vs scoped_actor");
@@ -239,7 +258,6 @@ int main(int argc, char** argv) {
   std::printf("%-28s %10.2f %19.1fx\n", "function_view (raw CAF)", fview,
               scoped / fview);
   std::printf("* at most %d asks in flight from one thread\n", window);
-  calc = nullptr;
-  n->stop();
-  return 0;
 }
+
+} // namespace
