@@ -5,10 +5,12 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
@@ -22,10 +24,17 @@ namespace coactor::detail {
 /// Wakes the gateway actor: "take what the inbox holds".
 struct gateway_wake_msg {};
 
+/// Sent by the gateway to itself: "run the callbacks of settled asks".
+struct gateway_flush_msg {};
+
 } // namespace coactor::detail
 
 template <>
 struct caf::allowed_unsafe_message_type<coactor::detail::gateway_wake_msg>
+    : std::true_type {};
+
+template <>
+struct caf::allowed_unsafe_message_type<coactor::detail::gateway_flush_msg>
     : std::true_type {};
 
 namespace coactor::detail {
@@ -43,37 +52,114 @@ struct gateway_inbox {
   bool wake_pending = false;
 };
 
+/// Collects the actors that the gateway's requests make runnable during one
+/// batch and hands them to the real execution unit when the batch is sent.
+/// Without it a target that handles requests faster than the gateway sends
+/// them goes idle after each one and is scheduled again for the next: a
+/// scheduler hand-off (under the sharing policy a mutex and a futex
+/// wake-up) per request. With it, a target is scheduled once per burst.
+class deferring_unit final : public caf::execution_unit {
+ public:
+  deferring_unit(caf::execution_unit* real, std::size_t capacity)
+      : caf::execution_unit(&real->system()), real_(real) {
+    proxy_registry_ptr(real->proxy_registry_ptr());
+    jobs_.reserve(capacity);
+  }
+
+  deferring_unit(const deferring_unit&) = delete;
+  deferring_unit& operator=(const deferring_unit&) = delete;
+
+  ~deferring_unit() override { flush(); }
+
+  void exec_later(caf::resumable* ptr) override {
+    // Never allocate here (CAF cannot handle a throw at this point).
+    if (jobs_.size() < jobs_.capacity())
+      jobs_.push_back(ptr);
+    else
+      real_->exec_later(ptr);
+  }
+
+  void flush() noexcept {
+    for (auto* ptr : jobs_)
+      real_->exec_later(ptr);
+    jobs_.clear();
+  }
+
+ private:
+  caf::execution_unit* real_;
+  std::vector<caf::resumable*> jobs_;
+};
+
+/// Swaps the actor's execution unit for a deferring one during a batch;
+/// restores it and schedules what became runnable on the way out.
+class deferred_scheduling {
+ public:
+  deferred_scheduling(caf::event_based_actor* self, std::size_t jobs)
+      : self_(self), real_(self->context()) {
+    if (real_ == nullptr || jobs < 2)
+      return;
+    try {
+      unit_.emplace(real_, jobs + 8);
+    } catch (...) {
+      return; // out of memory: schedule as CAF would
+    }
+    self_->context(&*unit_);
+  }
+
+  deferred_scheduling(const deferred_scheduling&) = delete;
+  deferred_scheduling& operator=(const deferred_scheduling&) = delete;
+
+  ~deferred_scheduling() {
+    if (!unit_)
+      return;
+    self_->context(real_);
+    unit_->flush();
+  }
+
+ private:
+  caf::event_based_actor* self_;
+  caf::execution_unit* real_;
+  std::optional<deferring_unit> unit_;
+};
+
 caf::behavior gateway_actor(caf::event_based_actor* self,
                             std::shared_ptr<gateway_inbox> inbox) {
-  auto dl = std::make_shared<request_deadlines>();
+  auto ctx = std::make_shared<gateway_context>(self);
   // Swapped with the inbox's vector: both keep their capacity, so a steady
   // stream of bursts allocates nothing here.
   auto batch = std::make_shared<std::vector<job_ptr>>();
-  // Jobs still queued when the gateway ends complete with node_stopped here,
-  // on the thread that ends the actor, as their destructors say.
-  self->attach_functor([inbox] {
+  // When the gateway ends, queued jobs complete with node_stopped and settled
+  // ones with their result, here, on the thread that ends the actor.
+  self->attach_functor([inbox, ctx] {
     std::vector<job_ptr> orphans;
     {
       std::lock_guard<std::mutex> guard{inbox->mtx};
       orphans.swap(inbox->jobs);
     }
+    ctx->deliver_settled();
   });
-  return {[self, inbox, dl, batch](gateway_wake_msg) {
-    {
-      std::lock_guard<std::mutex> guard{inbox->mtx};
-      batch->swap(inbox->jobs);
-      inbox->wake_pending = false;
-    }
-    for (auto& job : *batch) {
-      try {
-        auto* raw = job.get();
-        raw->run(self, *dl, std::move(job));
-      } catch (...) {
-        // Out of memory: the job's destructor reports node_stopped.
-      }
-    }
-    batch->clear();
-  }};
+  return {
+      [self, inbox, ctx, batch](gateway_wake_msg) {
+        {
+          std::lock_guard<std::mutex> guard{inbox->mtx};
+          batch->swap(inbox->jobs);
+          inbox->wake_pending = false;
+        }
+        {
+          deferred_scheduling defer{self, batch->size()};
+          for (auto& job : *batch) {
+            try {
+              auto* raw = job.get();
+              raw->run(*ctx, std::move(job));
+            } catch (...) {
+              // Out of memory: the job's destructor reports node_stopped.
+            }
+          }
+        }
+        batch->clear();
+      },
+      [ctx](gateway_flush_msg) { ctx->deliver_settled(); },
+  };
 }
 
 /// One hidden gateway actor per node: hidden, so that `node::stop` does not
@@ -163,6 +249,31 @@ caf::error request_error(caf::error err, const std::string& what) {
 
 std::string describe_ask(caf::actor_id target) {
   return "ask actor #" + std::to_string(target);
+}
+
+// -- gateway_context ----------------------------------------------------------
+
+gateway_context::gateway_context(caf::event_based_actor* self) noexcept
+    : self_(self) {}
+
+void gateway_context::settled(std::shared_ptr<gateway_job> job) {
+  settled_.push_back(std::move(job));
+  if (flush_pending_)
+    return;
+  flush_pending_ = true;
+  // Behind the messages already in the mailbox (more replies, likely).
+  self_->eq_impl(caf::make_message_id(), nullptr, self_->context(),
+                 gateway_flush_msg{});
+}
+
+void gateway_context::deliver_settled() noexcept {
+  flush_pending_ = false;
+  // A callback cannot reach this actor, so nothing is settled meanwhile;
+  // swapping keeps both vectors' capacity all the same.
+  delivering_.swap(settled_);
+  for (auto& job : delivering_)
+    job->deliver();
+  delivering_.clear();
 }
 
 // -- request_deadlines --------------------------------------------------------

@@ -6,10 +6,12 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
@@ -58,6 +60,38 @@ class request_deadlines {
   std::unique_ptr<impl> impl_;
 };
 
+class gateway_job;
+
+/// The gateway actor's own state, as its jobs see it. Actor context only.
+class gateway_context {
+ public:
+  explicit gateway_context(caf::event_based_actor* self) noexcept;
+  gateway_context(const gateway_context&) = delete;
+  gateway_context& operator=(const gateway_context&) = delete;
+
+  /// The gateway actor.
+  [[nodiscard]] caf::event_based_actor* self() const noexcept { return self_; }
+
+  /// The deadlines of pending requests.
+  [[nodiscard]] request_deadlines& deadlines() noexcept { return deadlines_; }
+
+  /// Queues `job`, whose result is settled, for `deliver_settled`. The
+  /// callbacks of replies that arrived together then run back to back, after
+  /// the messages already in the gateway's mailbox: a thread that waits for
+  /// several replies is woken once per batch, not once per reply.
+  void settled(std::shared_ptr<gateway_job> job);
+
+  /// Runs the callbacks of the settled jobs (on a flush message).
+  void deliver_settled() noexcept;
+
+ private:
+  caf::event_based_actor* self_;
+  request_deadlines deadlines_;
+  std::vector<std::shared_ptr<gateway_job>> settled_;
+  std::vector<std::shared_ptr<gateway_job>> delivering_;
+  bool flush_pending_ = false;
+};
+
 /// A unit of work that runs inside a node's gateway actor.
 class gateway_job {
  public:
@@ -65,9 +99,11 @@ class gateway_job {
 
   /// Runs in the gateway actor's context. `me` owns this job; the job may
   /// keep it (e.g. in a response handler) for as long as it needs.
-  virtual void run(caf::event_based_actor* self, request_deadlines& dl,
-                   std::shared_ptr<gateway_job>&& me)
-      = 0;
+  virtual void run(gateway_context& ctx, std::shared_ptr<gateway_job>&& me) = 0;
+
+  /// Calls the callback with the settled result (see
+  /// `gateway_context::settled`).
+  virtual void deliver() noexcept = 0;
 };
 
 /// Hands `job` to the gateway of `n`, starting the gateway on first use.
@@ -99,11 +135,12 @@ void invoke_callback(Callback& cb, T&& x) noexcept {
 template <class R>
 struct reply_handler {
   template <class Job>
-  static auto make(std::shared_ptr<Job> job, request_deadlines* dl,
+  static auto make(std::shared_ptr<Job> job, gateway_context* ctx,
                    uint64_t ticket) {
-    return [job, dl, ticket](R& x) {
-      dl->forget(ticket);
-      job->complete(std::move(x));
+    return [job, ctx, ticket](R& x) {
+      ctx->deadlines().forget(ticket);
+      job->settle(std::move(x));
+      ctx->settled(job);
     };
   }
 };
@@ -111,11 +148,12 @@ struct reply_handler {
 template <>
 struct reply_handler<void> {
   template <class Job>
-  static auto make(std::shared_ptr<Job> job, request_deadlines* dl,
+  static auto make(std::shared_ptr<Job> job, gateway_context* ctx,
                    uint64_t ticket) {
-    return [job, dl, ticket] {
-      dl->forget(ticket);
-      job->complete(caf::expected<void>{});
+    return [job, ctx, ticket] {
+      ctx->deadlines().forget(ticket);
+      job->settle(caf::expected<void>{});
+      ctx->settled(job);
     };
   }
 };
@@ -123,18 +161,19 @@ struct reply_handler<void> {
 template <class... Ts>
 struct reply_handler<std::tuple<Ts...>> {
   template <class Job>
-  static auto make(std::shared_ptr<Job> job, request_deadlines* dl,
+  static auto make(std::shared_ptr<Job> job, gateway_context* ctx,
                    uint64_t ticket) {
-    return [job, dl, ticket](Ts&... xs) {
-      dl->forget(ticket);
-      job->complete(std::make_tuple(std::move(xs)...));
+    return [job, ctx, ticket](Ts&... xs) {
+      ctx->deadlines().forget(ticket);
+      job->settle(std::make_tuple(std::move(xs)...));
+      ctx->settled(job);
     };
   }
 };
 
 /// One ask: the request's arguments and the callback, in one allocation.
 /// Calls the callback exactly once: with the result, or with
-/// `errc::node_stopped` when destroyed before (gateway gone).
+/// `errc::node_stopped` when destroyed before a result (gateway gone).
 template <class R, class Handle, class Callback, class... Ts>
 class ask_job final : public gateway_job {
  public:
@@ -147,11 +186,14 @@ class ask_job final : public gateway_job {
   ask_job& operator=(const ask_job&) = delete;
 
   ~ask_job() override {
-    if (!done_)
+    if (result_)
+      deliver(); // settled, but the gateway ended before delivering
+    else
       complete(make_error(errc::node_stopped,
                           what() + ": the node stopped before the reply"));
   }
 
+  /// Calls the callback with `x` unless it was called before.
   void complete(caf::expected<R> x) noexcept {
     if (done_)
       return;
@@ -159,26 +201,36 @@ class ask_job final : public gateway_job {
     invoke_callback(cb_, std::move(x));
   }
 
+  /// Stores the result for `deliver`.
+  void settle(caf::expected<R> x) { result_.emplace(std::move(x)); }
+
+  void deliver() noexcept override {
+    if (result_) {
+      auto x = std::move(*result_);
+      result_.reset();
+      complete(std::move(x));
+    }
+  }
+
   /// Describes the request, for error contexts (built only on errors).
   std::string what() const {
     return describe_ask(target_ ? target_.id() : caf::actor_id{0});
   }
 
-  void run(caf::event_based_actor* self, request_deadlines& dl,
-           std::shared_ptr<gateway_job>&& me) override {
+  void run(gateway_context& ctx, std::shared_ptr<gateway_job>&& me) override {
     auto job = std::static_pointer_cast<ask_job>(std::move(me));
-    auto* dlp = &dl;
+    auto* self = ctx.self();
+    auto* cp = &ctx;
     std::apply(
         [&](auto&... xs) {
-          // No CAF timeout: `dl` delivers it (see request_deadlines).
+          // No CAF timeout: the context's deadlines deliver it.
           auto hdl = self->request(target_, caf::infinite, std::move(xs)...);
-          auto ticket = dl.track(self, hdl.id(), timeout_);
-          // The value handler owns the job; the error handler lives in the
-          // same behaviour object, so a plain pointer is enough there.
-          hdl.then(reply_handler<R>::make(std::move(job), dlp, ticket),
-                   [raw = this, dlp, ticket](caf::error& err) {
-                     dlp->forget(ticket);
-                     raw->complete(request_error(std::move(err), raw->what()));
+          auto ticket = ctx.deadlines().track(self, hdl.id(), timeout_);
+          hdl.then(reply_handler<R>::make(job, cp, ticket),
+                   [job, cp, ticket](caf::error& err) {
+                     cp->deadlines().forget(ticket);
+                     job->settle(request_error(std::move(err), job->what()));
+                     cp->settled(job);
                    });
         },
         args_);
@@ -189,6 +241,7 @@ class ask_job final : public gateway_job {
   Handle target_;
   caf::timespan timeout_;
   std::tuple<Ts...> args_;
+  std::optional<caf::expected<R>> result_;
   bool done_ = false;
 };
 
