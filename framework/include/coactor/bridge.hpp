@@ -284,7 +284,8 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
           // A handler may stop the bridge or end the actor: the rest of the
           // batch must not run then, as separate messages would not.
           if (st->is_stopped()
-              || self->getf(caf::abstract_actor::is_terminated_flag))
+              || self->getf(caf::abstract_actor::is_shutting_down_flag
+                            | caf::abstract_actor::is_terminated_flag))
             break;
           // Only the actor writes: no read-modify-write needed.
           st->delivered.store(st->delivered.load(std::memory_order_relaxed) + 1,
