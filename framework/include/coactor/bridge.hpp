@@ -141,9 +141,11 @@ struct bridge_stats {
 /// the actor.
 ///
 /// Threading: `operator()`, `stop`, `stopped` and `stats` may be called from
-/// any thread, concurrently, and never block or throw. The handler runs only
+/// any thread, concurrently, and never throw or wait for the actor (a call
+/// holds the bridge's queue mutex for one append). The handler runs only
 /// in the actor's context, one call at a time, in the order in which each
-/// calling thread made its calls (no order between threads).
+/// calling thread made its calls (no order between threads); calls made in
+/// a burst run back to back in one invocation.
 ///
 /// Ownership: the bridge holds the actor weakly: it never keeps the actor
 /// alive. After the actor exited, or after `stop()` returned, no handler
