@@ -157,6 +157,9 @@ caf::behavior gateway_actor(caf::event_based_actor* self,
           }
         }
         batch->clear();
+        // Keep the capacity of ordinary bursts, not of a rare huge one.
+        if (batch->capacity() > 4096)
+          batch->shrink_to_fit();
       },
       [ctx](gateway_flush_msg) { ctx->deliver_settled(); },
   };

@@ -256,6 +256,9 @@ class bridge {
 
 namespace detail {
 
+/// Calls a bridge's queue keeps room for between bursts.
+inline constexpr std::size_t bridge_max_kept_capacity = 4096;
+
 template <class... Args, class F>
 bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
   using state_type = bridge_state<Args...>;
@@ -306,6 +309,9 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
         }
         st->count_drop(batch->size() - i);
         batch->clear();
+        // Keep the capacity of ordinary bursts, not of a rare huge one.
+        if (batch->capacity() > bridge_max_kept_capacity)
+          batch->shrink_to_fit();
       },
       [](bridge_close_msg&) {
         // Not rearmed: CAF drops the handler and with it `fn`.
