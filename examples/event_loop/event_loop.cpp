@@ -1,56 +1,22 @@
 // An actor as an event loop: a periodic timer, a one-shot timer, a cancelled
-// timer, lines from a pipe read by a foreign thread, and a graceful stop on
-// SIGTERM (asyncio's call_later / add_reader / add_signal_handler).
+// timer, lines from a pipe read by an fd_reader's thread, and a graceful stop
+// on SIGTERM (asyncio's call_later / add_reader / add_signal_handler).
 #include <csignal>
 #include <cstdio>
 #include <string>
-#include <thread>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <unistd.h>
 
-#include "coactor/bridge.hpp"
 #include "coactor/error.hpp"
+#include "coactor/fd_reader.hpp"
 #include "coactor/node.hpp"
 #include "coactor/timer.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Reads lines from `fd` on a thread of its own and hands each one to a
-/// bridge; at end of file (or a read error) it calls `on_eof` once.
-class line_reader {
- public:
-  line_reader(int fd, coactor::bridge<std::string> on_line,
-              coactor::bridge<> on_eof)
-      : thread_([fd, on_line, on_eof] {
-          std::string line;
-          char buf[256];
-          for (;;) {
-            auto n = ::read(fd, buf, sizeof(buf));
-            if (n <= 0)
-              break;
-            for (ssize_t i = 0; i < n; ++i) {
-              if (buf[i] == '\n') {
-                on_line(std::move(line)); // never blocks, never throws
-                line.clear();
-              } else {
-                line += buf[i];
-              }
-            }
-          }
-          if (!line.empty())
-            on_line(std::move(line));
-          on_eof();
-        }) {}
-
-  ~line_reader() { thread_.join(); }
-
- private:
-  std::thread thread_;
-};
 
 struct loop_state {
   int ticks = 0;
@@ -59,6 +25,8 @@ struct loop_state {
   bool cancelled_fired = false;
   bool one_shot_fired = false;
   coactor::timer heartbeat;
+  // Stopped (its thread joined) when the actor's state goes.
+  coactor::fd_reader reader;
   static inline const char* name = "event_loop";
 };
 
@@ -79,8 +47,7 @@ void maybe_finish(loop_ptr self) {
   ::kill(::getpid(), SIGTERM);
 }
 
-caf::behavior event_loop(loop_ptr self, int fd,
-                         std::shared_ptr<std::unique_ptr<line_reader>> out) {
+caf::behavior event_loop(loop_ptr self, int fd) {
   auto& st = self->state;
   st.heartbeat = coactor::call_every(self, 5ms, [self] {
     ++self->state.ticks;
@@ -93,15 +60,28 @@ caf::behavior event_loop(loop_ptr self, int fd,
   auto never = coactor::call_later(
       self, 1h, [self] { self->state.cancelled_fired = true; });
   never.cancel();
-  auto on_line = coactor::make_bridge(self, [self](std::string line) {
-    ++self->state.lines;
-    std::printf("line %d: %s\n", self->state.lines, line.c_str());
-  });
-  auto on_eof = coactor::make_one_shot_bridge(self, [self] {
-    self->state.eof = true;
-    maybe_finish(self);
-  });
-  *out = std::make_unique<line_reader>(fd, on_line, on_eof);
+  // A thread of the reader's own reads the pipe; lines and the end arrive
+  // here, in the actor.
+  coactor::fd_reader_options opts;
+  opts.name = "input pipe";
+  auto reader = coactor::read_fd(
+      self, fd,
+      [self](std::string line) {
+        ++self->state.lines;
+        std::printf("line %d: %s\n", self->state.lines, line.c_str());
+      },
+      [self](caf::error end) {
+        if (end)
+          std::printf("input failed: %s\n", coactor::describe(end).c_str());
+        self->state.eof = true;
+        maybe_finish(self);
+      },
+      opts);
+  if (reader)
+    st.reader = std::move(*reader);
+  else
+    std::printf("cannot read the pipe: %s\n",
+                coactor::describe(reader.error()).c_str());
   return {[](caf::exit_msg&) {
   }};
 }
@@ -123,8 +103,7 @@ int main(int argc, char** argv) {
   int fds[2];
   if (::pipe(fds) != 0)
     return 1;
-  auto reader = std::make_shared<std::unique_ptr<line_reader>>();
-  auto loop = n->spawn(event_loop, fds[0], reader);
+  auto loop = n->spawn(event_loop, fds[0]);
   for (const char* text : {"alpha\n", "beta\n", "gamma\n"})
     if (::write(fds[1], text, std::char_traits<char>::length(text)) < 0)
       return 1;
@@ -135,8 +114,7 @@ int main(int argc, char** argv) {
   }
   std::printf("stopped by SIGTERM\n");
   loop = nullptr;
-  n->stop();
-  reader->reset(); // joins the reader thread (it ended at end of file)
+  n->stop(); // ends the loop actor; its state stops the reader
   ::close(fds[0]);
   return 0;
 }

@@ -26,6 +26,7 @@ std::string_view to_string(errc x) noexcept {
     case errc::type_not_registered: return "type_not_registered";
     case errc::tls_failure: return "tls_failure";
     case errc::resource_exhausted: return "resource_exhausted";
+    case errc::io_error: return "io_error";
   }
   return "unknown";
 }

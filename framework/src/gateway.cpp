@@ -1,11 +1,16 @@
 // The per-node gateway actor behind async_ask / ask_future.
 #include "coactor/gateway.hpp"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <mutex>
-#include <unordered_map>
+#include <optional>
+#include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
@@ -16,46 +21,190 @@
 
 namespace coactor::detail {
 
+/// Wakes the gateway actor: "take what the inbox holds".
+struct gateway_wake_msg {};
+
+/// Sent by the gateway to itself: "run the callbacks of settled asks".
+struct gateway_flush_msg {};
+
+} // namespace coactor::detail
+
+template <>
+struct caf::allowed_unsafe_message_type<coactor::detail::gateway_wake_msg>
+    : std::true_type {};
+
+template <>
+struct caf::allowed_unsafe_message_type<coactor::detail::gateway_flush_msg>
+    : std::true_type {};
+
+namespace coactor::detail {
+
 namespace {
 
-caf::behavior gateway_actor(caf::event_based_actor* self) {
-  auto dl = std::make_shared<request_deadlines>();
-  return {[self, dl](gateway_msg& msg) {
-    if (auto job = std::move(msg.job))
-      job->run(self, *dl);
-  }};
+using job_ptr = std::shared_ptr<gateway_job>;
+
+/// Jobs posted by foreign threads and not yet taken by the gateway actor.
+/// Shared by the service (writers) and the actor (the reader).
+struct gateway_inbox {
+  std::mutex mtx;
+  std::vector<job_ptr> jobs;
+  // A wake-up message is on its way to the actor: later posts only append.
+  bool wake_pending = false;
+};
+
+/// Collects the actors that the gateway's requests make runnable during one
+/// batch and hands them to the real execution unit when the batch is sent.
+/// Without it a target that handles requests faster than the gateway sends
+/// them goes idle after each one and is scheduled again for the next: a
+/// scheduler hand-off (under the sharing policy a mutex and a futex
+/// wake-up) per request. With it, a target is scheduled once per burst.
+class deferring_unit final : public caf::execution_unit {
+ public:
+  deferring_unit(caf::execution_unit* real, std::size_t capacity)
+      : caf::execution_unit(&real->system()), real_(real) {
+    proxy_registry_ptr(real->proxy_registry_ptr());
+    jobs_.reserve(capacity);
+  }
+
+  deferring_unit(const deferring_unit&) = delete;
+  deferring_unit& operator=(const deferring_unit&) = delete;
+
+  ~deferring_unit() override { flush(); }
+
+  void exec_later(caf::resumable* ptr) override {
+    // Never allocate here (CAF cannot handle a throw at this point).
+    if (jobs_.size() < jobs_.capacity())
+      jobs_.push_back(ptr);
+    else
+      real_->exec_later(ptr);
+  }
+
+  void flush() noexcept {
+    for (auto* ptr : jobs_)
+      real_->exec_later(ptr);
+    jobs_.clear();
+  }
+
+ private:
+  caf::execution_unit* real_;
+  std::vector<caf::resumable*> jobs_;
+};
+
+/// Swaps the actor's execution unit for a deferring one during a batch;
+/// restores it and schedules what became runnable on the way out.
+class deferred_scheduling {
+ public:
+  deferred_scheduling(caf::event_based_actor* self, std::size_t jobs)
+      : self_(self), real_(self->context()) {
+    if (real_ == nullptr || jobs < 2)
+      return;
+    try {
+      unit_.emplace(real_, jobs + 8);
+    } catch (...) {
+      return; // out of memory: schedule as CAF would
+    }
+    self_->context(&*unit_);
+  }
+
+  deferred_scheduling(const deferred_scheduling&) = delete;
+  deferred_scheduling& operator=(const deferred_scheduling&) = delete;
+
+  ~deferred_scheduling() {
+    if (!unit_)
+      return;
+    self_->context(real_);
+    unit_->flush();
+  }
+
+ private:
+  caf::event_based_actor* self_;
+  caf::execution_unit* real_;
+  std::optional<deferring_unit> unit_;
+};
+
+caf::behavior gateway_actor(caf::event_based_actor* self,
+                            std::shared_ptr<gateway_inbox> inbox) {
+  auto ctx = std::make_shared<gateway_context>(self);
+  // Swapped with the inbox's vector: both keep their capacity, so a steady
+  // stream of bursts allocates nothing here.
+  auto batch = std::make_shared<std::vector<job_ptr>>();
+  // When the gateway ends, queued jobs complete with node_stopped and settled
+  // ones with their result, here, on the thread that ends the actor.
+  self->attach_functor([inbox, ctx] {
+    std::vector<job_ptr> orphans;
+    {
+      std::lock_guard<std::mutex> guard{inbox->mtx};
+      orphans.swap(inbox->jobs);
+    }
+    ctx->deliver_settled();
+  });
+  return {
+      [self, inbox, ctx, batch](gateway_wake_msg) {
+        {
+          std::lock_guard<std::mutex> guard{inbox->mtx};
+          batch->swap(inbox->jobs);
+          inbox->wake_pending = false;
+        }
+        {
+          deferred_scheduling defer{self, batch->size()};
+          for (auto& job : *batch) {
+            try {
+              auto* raw = job.get();
+              raw->run(*ctx, std::move(job));
+            } catch (...) {
+              // Out of memory: the job's destructor reports node_stopped.
+            }
+          }
+        }
+        batch->clear();
+        // Keep the capacity of ordinary bursts, not of a rare huge one.
+        if (batch->capacity() > 4096)
+          batch->shrink_to_fit();
+      },
+      [ctx](gateway_flush_msg) { ctx->deliver_settled(); },
+  };
 }
 
 /// One hidden gateway actor per node: hidden, so that `node::stop` does not
 /// wait for it as for an unowned actor; ended by `stop` once the node's own
 /// actors ended. Pending requests then complete with `errc::node_stopped`
-/// (their completions are destroyed with the actor's response handlers).
+/// (their completions are destroyed with the actor's response handlers, or
+/// with the inbox when the actor never took them).
+///
+/// Foreign threads append jobs to the inbox; only the first append of a
+/// burst sends the actor a message, so a burst of asks costs one mailbox
+/// message and at most one scheduler wake-up.
 class gateway_service final : public node_service {
  public:
-  explicit gateway_service(node_context& ctx) : ctx_(ctx) {
+  explicit gateway_service(node_context& ctx)
+      : ctx_(ctx), inbox_(std::make_shared<gateway_inbox>()) {
     // Spawning pins the calling thread to the actor system (see
     // release_thread); undo that unless the thread was pinned before (a
     // worker thread, or a thread that owns the node anyway).
     auto pinned = caf::logger::current_logger() != nullptr;
-    hdl_ = ctx.system().spawn<caf::hidden>(gateway_actor);
+    hdl_ = ctx.system().spawn<caf::hidden>(gateway_actor, inbox_);
     if (!pinned)
       release_thread();
   }
 
-  bool post(std::shared_ptr<gateway_job>&& job) {
-    std::lock_guard<std::mutex> guard{mtx_};
+  bool post(job_ptr& job) {
+    std::lock_guard<std::mutex> guard{inbox_->mtx};
     if (!hdl_)
       return false;
-    hdl_->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                                            gateway_msg{std::move(job)}),
-                  nullptr);
+    inbox_->jobs.push_back(std::move(job)); // strong guarantee: job kept
+    if (!inbox_->wake_pending) {
+      inbox_->wake_pending = true;
+      hdl_->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
+                                              {}, gateway_wake_msg{}),
+                    nullptr);
+    }
     return true;
   }
 
   void stop() override {
     caf::actor hdl;
     {
-      std::lock_guard<std::mutex> guard{mtx_};
+      std::lock_guard<std::mutex> guard{inbox_->mtx};
       hdl.swap(hdl_);
     }
     if (!hdl)
@@ -68,20 +217,20 @@ class gateway_service final : public node_service {
 
  private:
   node_context& ctx_;
-  std::mutex mtx_;
-  caf::actor hdl_;
+  std::shared_ptr<gateway_inbox> inbox_;
+  caf::actor hdl_; // guarded by inbox_->mtx
 };
 
 } // namespace
 
-bool post_to_gateway(node& n, std::shared_ptr<gateway_job> job) noexcept {
+bool post_to_gateway(node& n, std::shared_ptr<gateway_job>& job) noexcept {
   auto* ctx = n.context();
   if (ctx == nullptr || !ctx->running())
     return false;
   try {
-    return ctx->service<gateway_service>().post(std::move(job));
+    return ctx->service<gateway_service>().post(job);
   } catch (...) {
-    return false; // out of memory; the job's destructor reports the failure
+    return false; // out of memory
   }
 }
 
@@ -105,16 +254,61 @@ std::string describe_ask(caf::actor_id target) {
   return "ask actor #" + std::to_string(target);
 }
 
+// -- gateway_context ----------------------------------------------------------
+
+gateway_context::gateway_context(caf::event_based_actor* self) noexcept
+    : self_(self) {}
+
+void gateway_context::settled(std::shared_ptr<gateway_job> job) {
+  settled_.push_back(std::move(job));
+  if (flush_pending_)
+    return;
+  flush_pending_ = true;
+  // Behind the messages already in the mailbox (more replies, likely).
+  self_->eq_impl(caf::make_message_id(), nullptr, self_->context(),
+                 gateway_flush_msg{});
+}
+
+void gateway_context::deliver_settled() noexcept {
+  flush_pending_ = false;
+  // A callback cannot reach this actor, so nothing is settled meanwhile;
+  // swapping keeps both vectors' capacity all the same.
+  delivering_.swap(settled_);
+  for (auto& job : delivering_)
+    job->deliver();
+  delivering_.clear();
+}
+
 // -- request_deadlines --------------------------------------------------------
 
 struct request_deadlines::impl {
   using time_point = caf::actor_clock::time_point;
-  using by_time_map = std::multimap<time_point, uint64_t>;
 
-  by_time_map by_time;
-  std::unordered_map<uint64_t, by_time_map::iterator> by_id;
+  struct entry {
+    time_point due;
+    uint64_t ticket;
+    uint64_t rid;
+  };
+
+  // Per distinct timeout, deadlines in the order made (hence due order).
+  std::map<caf::timespan, std::deque<entry>> fifos;
+  // live[t - first_ticket]: request of ticket t still pending. Trimmed at
+  // the front, so it spans the tickets since the oldest pending request.
+  std::deque<bool> live;
+  uint64_t first_ticket = 0;
+  std::size_t pending = 0;
   timer tick;
   time_point tick_at = time_point::max();
+
+  bool is_live(uint64_t ticket) const noexcept {
+    return ticket >= first_ticket && ticket - first_ticket < live.size()
+           && live[ticket - first_ticket];
+  }
+
+  void drop_dead_front(std::deque<entry>& q) noexcept {
+    while (!q.empty() && !is_live(q.front().ticket))
+      q.pop_front();
+  }
 
   void arm(caf::event_based_actor* self, time_point due) {
     tick.cancel();
@@ -125,16 +319,39 @@ struct request_deadlines::impl {
   void fire(caf::event_based_actor* self) {
     tick_at = time_point::max();
     auto now = self->clock().now();
-    while (!by_time.empty() && by_time.begin()->first <= now) {
-      auto id = by_time.begin()->second;
-      by_id.erase(id);
-      by_time.erase(by_time.begin());
-      // The response handler takes it as CAF's own request timeout.
-      self->eq_impl(caf::message_id{id}, nullptr, self->context(),
-                    caf::make_error(caf::sec::request_timeout));
+    auto next = time_point::max();
+    for (auto i = fifos.begin(); i != fifos.end();) {
+      auto& q = i->second;
+      drop_dead_front(q);
+      while (!q.empty() && q.front().due <= now) {
+        auto rid = q.front().rid;
+        forget(q.front().ticket);
+        q.pop_front();
+        // The response handler takes it as CAF's own request timeout.
+        self->eq_impl(caf::message_id{rid}, nullptr, self->context(),
+                      caf::make_error(caf::sec::request_timeout));
+        drop_dead_front(q);
+      }
+      if (q.empty()) {
+        i = fifos.erase(i);
+      } else {
+        next = std::min(next, q.front().due);
+        ++i;
+      }
     }
-    if (!by_time.empty())
-      arm(self, by_time.begin()->first);
+    if (next != time_point::max())
+      arm(self, next);
+  }
+
+  void forget(uint64_t ticket) noexcept {
+    if (!is_live(ticket))
+      return;
+    live[ticket - first_ticket] = false;
+    --pending;
+    while (!live.empty() && !live.front()) {
+      live.pop_front();
+      ++first_ticket;
+    }
   }
 };
 
@@ -142,26 +359,29 @@ request_deadlines::request_deadlines() : impl_(std::make_unique<impl>()) {}
 
 request_deadlines::~request_deadlines() = default;
 
-void request_deadlines::track(caf::event_based_actor* self, caf::message_id rid,
-                              caf::timespan timeout) {
+uint64_t request_deadlines::track(caf::event_based_actor* self,
+                                  caf::message_id rid, caf::timespan timeout) {
+  auto& d = *impl_;
   auto due = self->clock().now() + timeout;
-  auto id = rid.integer_value();
-  auto i = impl_->by_time.emplace(due, id);
-  impl_->by_id.emplace(id, i);
-  if (due < impl_->tick_at)
-    impl_->arm(self, due);
+  auto ticket = d.first_ticket + d.live.size();
+  auto& q = d.fifos[timeout];
+  // Replies mostly come in request order: trimming here keeps the FIFO as
+  // short as the requests still pending.
+  d.drop_dead_front(q);
+  q.push_back({due, ticket, rid.integer_value()});
+  d.live.push_back(true);
+  ++d.pending;
+  if (due < d.tick_at)
+    d.arm(self, due);
+  return ticket;
 }
 
-void request_deadlines::forget(caf::message_id rid) noexcept {
-  auto j = impl_->by_id.find(rid.integer_value());
-  if (j == impl_->by_id.end())
-    return;
-  impl_->by_time.erase(j->second);
-  impl_->by_id.erase(j);
+void request_deadlines::forget(uint64_t ticket) noexcept {
+  impl_->forget(ticket);
 }
 
 std::size_t request_deadlines::size() const noexcept {
-  return impl_->by_id.size();
+  return impl_->pending;
 }
 
 } // namespace coactor::detail

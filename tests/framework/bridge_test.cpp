@@ -329,3 +329,55 @@ TEST_CASE("eight threads times 100000 calls arrive exactly once each, in "
   CHECK(n.stop().clean());
   CHECK_FALSE(post(0, 0));
 }
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "calls queued behind a handler that stops the bridge are "
+                 "dropped and counted",
+                 "[framework]") {
+  bridge<int> add;
+  auto ran = std::make_shared<std::vector<int>>();
+  auto hdl = spawn([&add, ran](caf::event_based_actor* self) -> caf::behavior {
+    add = make_bridge(self, [&add, ran](int x) {
+      ran->push_back(x);
+      if (x == 2)
+        add.stop();
+    });
+    return {[](get_atom) {
+    }};
+  });
+  run();
+  for (int i = 1; i <= 5; ++i)
+    CHECK(add(i)); // one burst: all wait in the bridge's queue
+  run();
+  CHECK(*ran == std::vector<int>{1, 2});
+  CHECK(add.stats().delivered == 2);
+  CHECK(add.stats().dropped == 3);
+}
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "calls queued behind a handler that ends the actor are "
+                 "dropped and counted",
+                 "[framework]") {
+  bridge<int> add;
+  auto ran = std::make_shared<std::vector<int>>();
+  auto hdl = spawn([&add, ran](caf::event_based_actor* self) -> caf::behavior {
+    add = make_bridge(self, [self, ran](int x) {
+      ran->push_back(x);
+      if (x == 1)
+        self->quit();
+    });
+    return {[](get_atom) {
+    }};
+  });
+  run();
+  for (int i = 1; i <= 4; ++i)
+    CHECK(add(i));
+  run();
+  CHECK(*ran == std::vector<int>{1});
+  CHECK(add.stats().delivered == 1);
+  CHECK(add.stats().dropped == 3);
+  add(5); // the actor is gone
+  run();
+  CHECK(add.stats().delivered == 1);
+  CHECK(add.stats().dropped == 4);
+}

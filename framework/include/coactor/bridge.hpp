@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/actor_control_block.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -26,9 +28,19 @@ namespace coactor {
 namespace detail {
 
 /// Shared by all copies of a bridge and by every call in flight.
+///
+/// Calls do not travel as one mailbox message each: a caller appends its
+/// arguments to `queue`, and only the first call of a burst (the one that
+/// finds no wake-up pending) sends the actor a `bridge_wake`. The actor takes
+/// the whole queue at once. This saves, per call, the mailbox element, the
+/// weak-reference lock, a shared-pointer copy and the handler
+/// re-registration that a message per call costs.
+template <class... Args>
 class bridge_state {
  public:
   enum phase_t : uint8_t { open, fired, stopped };
+
+  using call_args = std::tuple<Args...>;
 
   bridge_state(caf::scheduled_actor* self, bool once)
       : handler(self), target(self->ctrl()), once(once) {}
@@ -46,14 +58,32 @@ class bridge_state {
     return phase.load(std::memory_order_acquire) == stopped;
   }
 
-  void count_drop() noexcept {
-    dropped.fetch_add(1, std::memory_order_relaxed);
+  void count_drop(uint64_t n = 1) noexcept {
+    dropped.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  /// Drops and counts every queued call and clears the pending wake-up:
+  /// the wake-up cannot reach the actor (actor gone, mailbox closed).
+  void drop_queued() noexcept {
+    std::vector<call_args> lost;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      lost.swap(queue);
+      wake_pending = false;
+    }
+    count_drop(lost.size());
   }
 
   std::atomic<uint8_t> phase{open};
-  std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> dropped{0};
+  // Written by the actor only; own cache line, away from what callers touch
+  // on every call.
+  alignas(64) std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> failed{0};
+  // Calls on their way; guarded by `mtx`.
+  alignas(64) std::mutex mtx;
+  std::vector<call_args> queue;
+  bool wake_pending = false;
   // Touched only in the actor's context after construction (mid() excepted,
   // which is immutable).
   rearmable_handler handler;
@@ -61,31 +91,31 @@ class bridge_state {
   const bool once;
 };
 
-using bridge_state_ptr = std::shared_ptr<bridge_state>;
-
-/// One call in flight. Counts itself as dropped when destroyed without
-/// having reached the handler (actor gone, mailbox closed, bridge stopped).
 template <class... Args>
-struct bridge_call {
-  bridge_call(bridge_state_ptr st, Args&&... xs)
-      : state(std::move(st)), args(std::move(xs)...) {}
+using bridge_state_ptr = std::shared_ptr<bridge_state<Args...>>;
 
-  bridge_call(bridge_call&&) noexcept = default;
+/// Tells the actor that calls wait in the bridge's queue. When destroyed
+/// without having reached the handler (actor gone, mailbox closed, handler
+/// released by `stop`), it drops and counts the queued calls.
+template <class... Args>
+struct bridge_wake {
+  explicit bridge_wake(bridge_state_ptr<Args...> st) : state(std::move(st)) {}
+
+  bridge_wake(bridge_wake&&) noexcept = default;
 
   // CAF needs copyable message types but never copies an unshared mailbox
   // element; a copy does not take part in drop accounting.
-  bridge_call(const bridge_call& other) : args(other.args) {}
+  bridge_wake(const bridge_wake&) {}
 
-  bridge_call& operator=(const bridge_call&) = delete;
-  bridge_call& operator=(bridge_call&&) = delete;
+  bridge_wake& operator=(const bridge_wake&) = delete;
+  bridge_wake& operator=(bridge_wake&&) = delete;
 
-  ~bridge_call() {
+  ~bridge_wake() {
     if (state)
-      state->count_drop();
+      state->drop_queued();
   }
 
-  bridge_state_ptr state; // reset by the handler: "arrived"
-  std::tuple<Args...> args;
+  bridge_state_ptr<Args...> state; // reset by the handler: "arrived"
 };
 
 /// Sent by `bridge::stop` so that the actor releases the handler at once.
@@ -111,9 +141,11 @@ struct bridge_stats {
 /// the actor.
 ///
 /// Threading: `operator()`, `stop`, `stopped` and `stats` may be called from
-/// any thread, concurrently, and never block or throw. The handler runs only
+/// any thread, concurrently, and never throw or wait for the actor (a call
+/// holds the bridge's queue mutex for one append). The handler runs only
 /// in the actor's context, one call at a time, in the order in which each
-/// calling thread made its calls (no order between threads).
+/// calling thread made its calls (no order between threads); calls made in
+/// a burst run back to back in one invocation.
 ///
 /// Ownership: the bridge holds the actor weakly: it never keeps the actor
 /// alive. After the actor exited, or after `stop()` returned, no handler
@@ -131,11 +163,12 @@ class bridge {
   bridge() = default;
 
   /// @private
-  explicit bridge(detail::bridge_state_ptr st) : state_(std::move(st)) {}
+  explicit bridge(detail::bridge_state_ptr<Args...> st)
+      : state_(std::move(st)) {}
 
-  /// Posts one call to the actor. Returns whether it was handed to the
-  /// actor's mailbox; a call handed over can still be dropped (and counted)
-  /// if the actor exits or the bridge stops before it runs.
+  /// Posts one call to the actor. Returns whether it was handed over; a
+  /// call handed over can still be dropped (and counted) if the actor exits
+  /// or the bridge stops before it runs.
   bool operator()(Args... args) const noexcept {
     if (!state_)
       return false;
@@ -144,22 +177,34 @@ class bridge {
       st.count_drop();
       return false;
     }
+    {
+      std::lock_guard<std::mutex> guard{st.mtx};
+      try {
+        st.queue.emplace_back(std::move(args)...);
+      } catch (...) {
+        st.count_drop(); // out of memory
+        return false;
+      }
+      if (st.wake_pending)
+        return true; // the wake-up on its way takes this call along
+      st.wake_pending = true;
+    }
+    // The first call of a burst wakes the actor.
     auto ptr = st.target.lock();
     if (!ptr) {
-      st.count_drop();
+      st.drop_queued();
       return false;
     }
     try {
-      // A mailbox that closed meanwhile destroys the element, which counts
-      // the drop (see detail::bridge_call).
-      ptr->enqueue(caf::make_mailbox_element(nullptr, st.handler.mid(), {},
-                                             detail::bridge_call<Args...>{
-                                                 state_, std::move(args)...}),
-                   nullptr);
+      // A mailbox that closed meanwhile destroys the element, which drops
+      // and counts the queued calls (see detail::bridge_wake).
+      ptr->enqueue(
+          caf::make_mailbox_element(nullptr, st.handler.mid(), {},
+                                    detail::bridge_wake<Args...>{state_}),
+          nullptr);
       return true;
     } catch (...) {
-      // Only allocation can throw here; the call object destroyed on the
-      // way out already counted the drop.
+      st.drop_queued(); // out of memory
       return false;
     }
   }
@@ -169,9 +214,10 @@ class bridge {
   void stop() const noexcept {
     if (!state_)
       return;
-    auto prev = state_->phase.exchange(detail::bridge_state::stopped,
+    using state_type = detail::bridge_state<Args...>;
+    auto prev = state_->phase.exchange(state_type::stopped,
                                        std::memory_order_acq_rel);
-    if (prev != detail::bridge_state::open)
+    if (prev != state_type::open)
       return; // stopped already, or a one-shot call in flight consumes it
     // Let the actor release the handler (and the captures of the handler)
     // now rather than when it exits.
@@ -205,45 +251,71 @@ class bridge {
   explicit operator bool() const noexcept { return state_ != nullptr; }
 
  private:
-  detail::bridge_state_ptr state_;
+  detail::bridge_state_ptr<Args...> state_;
 };
 
 namespace detail {
 
+/// Calls a bridge's queue keeps room for between bursts.
+inline constexpr std::size_t bridge_max_kept_capacity = 4096;
+
 template <class... Args, class F>
 bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
-  auto st = std::make_shared<bridge_state>(self, once);
+  using state_type = bridge_state<Args...>;
+  auto st = std::make_shared<state_type>(self, once);
   // Shared so that move-only handlers work (CAF copies behaviours); every
   // copy lives in the actor, so `fn` is destroyed in the actor's context.
   auto fp = std::make_shared<F>(std::move(fn));
-  std::weak_ptr<bridge_state> weak = st;
-  caf::behavior bhvr{[self, weak, fp](bridge_call<Args...>& call) {
-                       auto st = std::move(call.state); // arrived: not a drop
-                       if (st->is_stopped()) {
-                         st->count_drop();
-                         return;
-                       }
-                       if (!st->once)
-                         st->handler.rearm(self);
-                       // Only the actor writes: no read-modify-write needed.
-        st->delivered.store(
-            st->delivered.load(std::memory_order_relaxed) + 1,
-            std::memory_order_relaxed);
-                       try {
-                         std::apply(*fp, std::move(call.args));
-                       } catch (const std::exception& e) {
-                         st->failed.fetch_add(1, std::memory_order_relaxed);
-                         log::actor_logger{self, "bridge"}.error(
-                             "bridge handler threw: {}", e.what());
-                       } catch (...) {
-                         st->failed.fetch_add(1, std::memory_order_relaxed);
-                         log::actor_logger{self, "bridge"}.error(
-                             "bridge handler threw a non-standard exception");
-                       }
-                     },
-                     [](bridge_close_msg&) {
-                       // Not rearmed: CAF drops the handler and with it `fn`.
-                     }};
+  // Swapped with the state's queue: both keep their capacity, so a steady
+  // stream of bursts allocates nothing for the queue.
+  auto batch = std::make_shared<std::vector<typename state_type::call_args>>();
+  caf::behavior bhvr{
+      [self, fp, batch](bridge_wake<Args...>& wake) {
+        auto st = std::move(wake.state); // arrived: the handler accounts
+        {
+          std::lock_guard<std::mutex> guard{st->mtx};
+          batch->swap(st->queue);
+          st->wake_pending = false;
+        }
+        if (st->is_stopped()) {
+          st->count_drop(batch->size());
+          batch->clear();
+          return;
+        }
+        if (!st->once)
+          st->handler.rearm(self);
+        size_t i = 0;
+        for (; i < batch->size(); ++i) {
+          // A handler may stop the bridge or end the actor: the rest of the
+          // batch must not run then, as separate messages would not.
+          if (st->is_stopped()
+              || self->getf(caf::abstract_actor::is_shutting_down_flag
+                            | caf::abstract_actor::is_terminated_flag))
+            break;
+          // Only the actor writes: no read-modify-write needed.
+          st->delivered.store(st->delivered.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);
+          try {
+            std::apply(*fp, std::move((*batch)[i]));
+          } catch (const std::exception& e) {
+            st->failed.fetch_add(1, std::memory_order_relaxed);
+            log::actor_logger{self, "bridge"}.error("bridge handler threw: {}",
+                                                    e.what());
+          } catch (...) {
+            st->failed.fetch_add(1, std::memory_order_relaxed);
+            log::actor_logger{self, "bridge"}.error(
+                "bridge handler threw a non-standard exception");
+          }
+        }
+        st->count_drop(batch->size() - i);
+        batch->clear();
+        // Keep the capacity of ordinary bursts, not of a rare huge one.
+        if (batch->capacity() > bridge_max_kept_capacity)
+          batch->shrink_to_fit();
+      },
+      [](bridge_close_msg&) {
+        // Not rearmed: CAF drops the handler and with it `fn`.
+      }};
   st->handler.arm(self, std::move(bhvr));
   return bridge<Args...>{std::move(st)};
 }
@@ -298,7 +370,7 @@ template <class... Args, class F>
 namespace caf {
 
 template <class... Args>
-struct allowed_unsafe_message_type<coactor::detail::bridge_call<Args...>>
+struct allowed_unsafe_message_type<coactor::detail::bridge_wake<Args...>>
     : std::true_type {};
 
 template <>

@@ -52,6 +52,8 @@ enum class errc : uint8_t {
   tls_failure,
   /// The resource is exhausted (e.g. a worker pool queue is full).
   resource_exhausted,
+  /// Reading or writing a file, pipe or socket failed; the context names it.
+  io_error,
 };
 
 /// Returns the name of `x`, e.g. "timeout".
