@@ -201,23 +201,34 @@ TEST_CASE("an actor answers requests while 100 blocking jobs run",
 
 TEST_CASE("a full offload queue fails fast with resource_exhausted",
           "[framework]") {
+  // One pool thread, a queue of one: once the thread is busy with the first
+  // job, a second waits in the queue and a third is refused.
   auto n = testing::make_node(real_options(1, 1));
   std::promise<void> release;
   auto gate = release.get_future().share();
+  std::promise<void> running;
+  auto first_runs = running.get_future();
   std::promise<caf::error> third;
-  auto hdl = n.spawn([gate, &third](caf::event_based_actor* self) {
+  auto hdl = n.spawn([gate, &running, &third](caf::event_based_actor* self) {
     auto block = [gate] {
       gate.wait();
     };
-    async_offload(self, block, [](caf::expected<void>) {}); // runs
-    async_offload(self, block, [](caf::expected<void>) {}); // may queue
-    async_offload(self, block, [](caf::expected<void>) {}); // may queue
-    async_offload(self, block, [&third](caf::expected<void> res) {
-      third.set_value(res ? caf::error{} : res.error());
-    });
-    return caf::behavior{[](ping_atom) {
+    async_offload(
+        self,
+        [gate, &running] {
+          running.set_value();
+          gate.wait();
+        },
+        [](caf::expected<void>) {});
+    return caf::behavior{[self, block, &third](ping_atom) {
+      async_offload(self, block, [](caf::expected<void>) {}); // queued
+      async_offload(self, block, [&third](caf::expected<void> res) {
+        third.set_value(res ? caf::error{} : res.error());
+      });
     }};
   });
+  REQUIRE(first_runs.wait_for(30s) == std::future_status::ready);
+  caf::anon_send(hdl, ping_atom::value);
   auto fut = third.get_future();
   auto err = get_within(fut);
   CHECK(is(err, errc::resource_exhausted));
