@@ -22,7 +22,8 @@ struct buffer_fixture : testing::deterministic_fixture {
   bool done = false;
   actors::detail::stage_probe_ptr probe;
 
-  caf::actor spawn_buffer(size_t capacity, overflow_policy policy) {
+  caf::actor spawn_buffer(size_t capacity, overflow_policy policy,
+                          size_t upstreams = 1) {
     auto spec = buffer({.capacity = capacity, .policy = policy});
     actors::detail::flow_args<int, int> a;
     probe = std::make_shared<actors::detail::stage_probe>();
@@ -30,6 +31,7 @@ struct buffer_fixture : testing::deterministic_fixture {
     a.ctx.probe = probe;
     a.ctx.controller = caf::actor_cast<caf::actor>(self);
     a.capacity = capacity;
+    a.upstreams = upstreams;
     a.policy = policy;
     a.downs.push_back({caf::actor_cast<caf::actor>(self), "test-sink"});
     a.make = spec.make<int>();
@@ -86,6 +88,43 @@ TEST_CASE_METHOD(buffer_fixture,
                  "[actors]") {
   spawn_buffer(8, overflow_policy::backpressure);
   CHECK(demand == 8);
+}
+
+TEST_CASE_METHOD(buffer_fixture,
+                 "credit an upstream did not use before it ended goes to the "
+                 "others",
+                 "[actors]") {
+  // Two upstreams share a capacity of 100: 50 credit each. This fixture's
+  // actor is one of them, `other` the second.
+  auto buf = spawn_buffer(100, overflow_policy::backpressure, 2);
+  grant(buf, 1000); // downstream credit: nothing stays in the buffer
+  caf::scoped_actor other{sys};
+  int64_t other_demand = 0;
+  auto exchange = [&] {
+    run();
+    drain();
+    bool more = true;
+    while (more)
+      other->receive([&](demand_atom, int64_t n) { other_demand += n; },
+                     caf::after(std::chrono::seconds{0}) >>
+                         [&] { more = false; });
+  };
+  other->send(buf, open_atom::value, std::string{"other"});
+  exchange();
+  CHECK(demand == 50);
+  CHECK(other_demand == 50);
+  push(buf, 0, {1}); // uses 1 of its 50, then ends
+  self->send(buf, end_atom::value);
+  exchange();
+  // The 49 left unused are free again: `other` may now hold the whole
+  // capacity. (They used to stay counted as outstanding forever; with a few
+  // upstreams ending early, no credit was left and the pipeline stalled.)
+  CHECK(other_demand == 100);
+  other->send(buf, batch_message<int>{0, 0, std::vector<int>(100, 7)});
+  exchange();
+  CHECK(other_demand == 200);
+  CHECK(received().size() == 101);
+  CHECK(failures.empty());
 }
 
 TEST_CASE_METHOD(buffer_fixture,

@@ -41,8 +41,12 @@ class inbound {
   /// or an error when `seq` is out of order.
   caf::expected<size_t> arrived(path& p, uint64_t seq, size_t n);
 
-  /// Marks `p` ended.
-  void end(path& p) noexcept { p.ended = true; }
+  /// Marks `p` ended; the credit it did not use goes back to the others.
+  void end(path& p) noexcept {
+    outstanding_ -= p.outstanding;
+    p.outstanding = 0;
+    p.ended = true;
+  }
 
   /// Returns whether every expected upstream opened and ended.
   [[nodiscard]] bool all_ended() const noexcept;
@@ -63,7 +67,6 @@ class inbound {
   size_t expected_;
   int64_t capacity_;
   int64_t outstanding_ = 0;
-  size_t ended_ = 0;
 };
 
 } // namespace coactor::actors::detail
