@@ -9,6 +9,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/detail/set_thread_name.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/logger.hpp>
 #include <caf/resumable.hpp>
 
 namespace coactor::detail {
@@ -95,6 +96,10 @@ class balanced_scheduler::worker final : public caf::execution_unit {
  private:
   void run() {
     caf::detail::set_thread_name("caf.multiplexer");
+    // As CAF's workers do: parts of CAF look up the actor system through
+    // the thread's logger (without it, networked nodes intermittently leak
+    // actors at shutdown under ASan).
+    caf::logger::set_current_actor_system(&system());
     system().thread_started();
     auto throughput = parent_->max_throughput();
     while (auto* job = dequeue()) {
@@ -242,6 +247,7 @@ void balanced_scheduler::start() {
     w->start();
   timer_ = std::thread{[this] {
     caf::detail::set_thread_name("caf.clock");
+    caf::logger::set_current_actor_system(&system());
     system().thread_started();
     clock_.run_dispatch_loop();
     system().thread_terminates();

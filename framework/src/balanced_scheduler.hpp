@@ -32,9 +32,10 @@ namespace coactor::detail {
 /// - A worker that runs out of jobs looks for surplus `spin_attempts` times
 ///   (yielding in between) before it sleeps: the next round of a fan-out
 ///   needs no wake-up.
-/// - The worker loop keeps no per-job logger bookkeeping (CAF's worker
+/// - The worker loop skips CAF's per-job logger bookkeeping (CAF's worker
 ///   records the actor id for its logger, which Debian's CAF compiles out:
-///   a `dynamic_cast` and two locked map updates per job).
+///   a `dynamic_cast` and two locked map updates per job). Like CAF's
+///   workers, each thread still registers the system's logger.
 ///
 /// Threading: CAF's actor system drives it (`init`, `start`, `stop`);
 /// `enqueue` is thread-safe.
