@@ -148,10 +148,11 @@ class balanced_scheduler::worker final : public caf::execution_unit {
     return job;
   }
 
-  // Takes the oldest job of another worker whose queue holds at least `min`.
+  // Takes the oldest job of another worker whose queue holds at least `min`;
+  // tries the last successful victim first, then every other worker.
   caf::resumable* steal(std::size_t min) {
     auto n = parent_->workers_.size();
-    for (std::size_t k = 1; k < n; ++k) {
+    for (std::size_t k = 0; k < n; ++k) {
       auto victim = (next_victim_ + k) % n;
       if (victim == id_)
         continue;
