@@ -1,9 +1,11 @@
 // Benchmark of the coroutine adapter (issue 3) against raw CAF in the same
 // run: ping-pong round trips/s (co_await ask vs request().then()), gather
 // over 10,000 actors in replies/s (when_all vs a fan-out with a counter),
-// both under the sharing and the stealing scheduler, and the memory of
-// suspended tasks.
+// under the balanced, sharing (node default) and stealing schedulers, the
+// CPU an idle node burns under each, and the memory of suspended tasks.
+// `bench_coroutines memory` runs the memory part only.
 #include <malloc.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -272,7 +274,22 @@ coactor::node make(coactor::scheduler_policy p) {
   return std::move(*nd);
 }
 
-void speed(coactor::scheduler_policy p, bool is_default) {
+// CPU seconds used by the whole process so far.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec)
+         + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct speed_figures {
+  double ping = 0;     // coactor ping-pong, round trips/s
+  double gather = 0;   // coactor gather, 10,000 in flight, replies/s
+  double idle_cpu = 0; // CPU share of an idle node (1.0 = one core)
+};
+
+speed_figures speed(coactor::scheduler_policy p, bool is_default) {
+  speed_figures result;
   auto nd = make(p);
   auto name = std::string{coactor::to_string(p)}
               + (is_default ? " (node default)" : "");
@@ -289,6 +306,7 @@ void speed(coactor::scheduler_policy p, bool is_default) {
   std::printf("[%s] ping-pong: coactor %.0f round trips/s, raw CAF %.0f, "
               "ratio %.3f (goal >= 0.95)\n",
               name.c_str(), co_pp, raw_pp, co_pp / raw_pp);
+  result.ping = co_pp;
   std::vector<caf::actor> targets;
   for (int i = 0; i < 10000; ++i)
     targets.push_back(nd.spawn(echo));
@@ -312,9 +330,20 @@ void speed(coactor::scheduler_policy p, bool is_default) {
                 "with node defaults); coactor with one request id per ask "
                 "(before) %.0f\n",
                 name.c_str(), window, co_g, raw_g, co_g / raw_g, per_req);
+    if (window == 10000)
+      result.gather = co_g;
   }
+  // An idle node (10,000 actors alive, no messages): what its workers cost.
+  std::this_thread::sleep_for(200ms);
+  auto cpu0 = process_cpu_seconds();
+  auto t0 = clock_type::now();
+  std::this_thread::sleep_for(3s);
+  result.idle_cpu = (process_cpu_seconds() - cpu0) / seconds_since(t0);
+  std::printf("[%s] idle node: %.2f%% of one core over 3 s\n", name.c_str(),
+              100 * result.idle_cpu);
   targets.clear();
   nd.stop();
+  return result;
 }
 
 } // namespace
@@ -323,8 +352,29 @@ int main(int argc, char** argv) {
   bool only_memory = argc > 1 && std::strcmp(argv[1], "memory") == 0;
   std::printf("threads: %zu (node default)\n", coactor::default_threads());
   if (!only_memory) {
-    speed(coactor::scheduler_policy::sharing, true);
-    speed(coactor::scheduler_policy::stealing, false);
+    using coactor::scheduler_policy;
+    auto def = coactor::node_options{}.policy;
+    std::vector<std::pair<scheduler_policy, speed_figures>> all;
+    for (auto p : {scheduler_policy::balanced, scheduler_policy::sharing,
+                   scheduler_policy::stealing})
+      all.emplace_back(p, speed(p, p == def));
+    speed_figures at_default;
+    double best_ping = 0;
+    const char* best_name = "";
+    for (auto& [p, f] : all) {
+      if (p == def)
+        at_default = f;
+      if (f.ping > best_ping) {
+        best_ping = f.ping;
+        best_name = coactor::to_string(p).data();
+      }
+    }
+    std::printf("node default (%s): gather, 10,000 in flight, %.0f replies/s "
+                "(goal >= 1.5M); ping-pong %.3f of its best (%s) (goal >= "
+                "0.9); idle node %.2f%% of one core\n",
+                coactor::to_string(def).data(), at_default.gather,
+                at_default.ping / best_ping, best_name,
+                100 * at_default.idle_cpu);
   }
   auto nd = make(coactor::node_options{}.policy);
   constexpr int n = 100000;

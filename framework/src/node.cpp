@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "balanced_scheduler.hpp"
 #include "coactor/error.hpp"
 #include "node_context.hpp"
 #include "remoting.hpp"
@@ -20,11 +21,14 @@ namespace detail {
 
 namespace {
 
+// `balanced` is not CAF's: its scheduler module is loaded in `start`, and CAF
+// then ignores `scheduler.policy` (set to the closest CAF policy, for code
+// that reads it).
 caf::atom_value policy_atom(scheduler_policy x) {
   switch (x) {
-    case scheduler_policy::stealing: return caf::atom("stealing");
+    case scheduler_policy::sharing: return caf::atom("sharing");
     case scheduler_policy::testing: return caf::atom("testing");
-    default: return caf::atom("sharing");
+    default: return caf::atom("stealing");
   }
 }
 
@@ -49,6 +53,8 @@ caf::error node_context::start() {
   cfg_ = std::make_unique<node_config>(this);
   cfg_->set("scheduler.max-threads", opts.threads);
   cfg_->set("scheduler.policy", policy_atom(opts.policy));
+  if (opts.policy == scheduler_policy::balanced)
+    cfg_->module_factories.emplace_back(make_balanced_scheduler);
   cfg_->add_error_category(error_category, [](uint8_t code, caf::atom_value,
                                               const caf::message& ctx) {
     return describe(caf::error{code, error_category, ctx});

@@ -1,5 +1,6 @@
-// Tests of gather/when_all over a vector of asks to distinct targets, which
-// goes out under one request id with one response handler for the batch.
+// Tests of gather/when_all and when_any over a vector of asks to distinct
+// targets, which goes out under one request id with one response handler for
+// the batch.
 #include <chrono>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 #include "coactor/sleep.hpp"
 #include "coactor/start.hpp"
 #include "coactor/when_all.hpp"
+#include "coactor/when_any.hpp"
 #include "support/deterministic.hpp"
 #include "support/frame_counter.hpp"
 
@@ -90,6 +92,35 @@ caf::behavior runner(self_ptr self, std::vector<caf::actor> targets,
   }};
 }
 
+struct any_outcome {
+  bool done = false;
+  std::size_t index = coactor::any_result<int>::npos;
+  caf::expected<int> value{caf::error{}};
+};
+
+// Races ask<int>(targets[i], each, args[i]) with an overall timeout.
+task<void> race_all(self_ptr self, std::vector<caf::actor> targets,
+                    std::vector<int> args, caf::timespan each,
+                    caf::timespan overall, std::shared_ptr<any_outcome> out) {
+  frame_counter fc;
+  asks_t asks;
+  for (size_t i = 0; i < targets.size(); ++i)
+    asks.push_back(coactor::ask<int>(self, targets[i], each, args[i]));
+  auto r = co_await coactor::when_any(std::move(asks), overall);
+  out->index = r.index;
+  out->value = std::move(r.value);
+  out->done = true;
+}
+
+caf::behavior racer(self_ptr self, std::vector<caf::actor> targets,
+                    std::vector<int> args, caf::timespan each,
+                    caf::timespan overall, std::shared_ptr<any_outcome> out) {
+  coactor::start(self, race_all(self, std::move(targets), std::move(args), each,
+                                overall, out));
+  return {[](int) {
+  }};
+}
+
 struct fixture : deterministic_fixture {
   std::shared_ptr<seen> s = std::make_shared<seen>();
   std::shared_ptr<outcome> out = std::make_shared<outcome>();
@@ -100,6 +131,16 @@ struct fixture : deterministic_fixture {
   void spawn_targets(int n) {
     for (int i = 0; i < n; ++i)
       targets.push_back(spawn(target, 100 * (i + 1), s));
+  }
+
+  std::shared_ptr<any_outcome> any = std::make_shared<any_outcome>();
+
+  caf::actor run_race(std::vector<caf::actor> ts, std::vector<int> args,
+                      caf::timespan each = 10s,
+                      caf::timespan overall = caf::timespan::max()) {
+    auto r = spawn(racer, std::move(ts), std::move(args), each, overall, any);
+    run();
+    return r;
   }
 
   caf::actor run_gather(std::vector<caf::actor> ts, std::vector<int> args,
@@ -265,5 +306,75 @@ TEST_CASE_METHOD(fixture, "gather over 10,000 targets", "[framework]") {
   for (int i = 0; i < n; ++i)
     CHECK((out->rs[i] && *out->rs[i] == 100 * (i + 1)));
   CHECK(std::set<uint64_t>(s->ids.begin(), s->ids.end()).size() == 1);
+  CHECK(frame_counter::live() == 0);
+}
+
+// -- when_any -----------------------------------------------------------------
+
+TEST_CASE_METHOD(fixture,
+                 "when_any over distinct targets sends one request id and "
+                 "yields the first reply",
+                 "[framework]") {
+  spawn_targets(4);
+  auto r = run_race(targets, {3, 2, 1, 2});
+  CHECK_FALSE(any->done);
+  advance(1s);
+  REQUIRE(any->done);
+  CHECK(any->index == 2);
+  CHECK((any->value && *any->value == 301));
+  REQUIRE(s->ids.size() == 4);
+  CHECK(std::set<uint64_t>(s->ids.begin(), s->ids.end()).size() == 1);
+  for (int i = 0; i < 3; ++i)
+    advance(1s); // the losers' late replies are dropped
+  CHECK(frame_counter::live() == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "when_any under one request id lets a dead target's bounce "
+                 "win as target_down",
+                 "[framework]") {
+  spawn_targets(3);
+  self->send_exit(targets[1], caf::exit_reason::kill);
+  run();
+  auto r = run_race(targets, {2, 0, 1});
+  REQUIRE(any->done);
+  CHECK(any->index == 1);
+  CHECK(coactor::is(any->value.error(), errc::target_down));
+  for (int i = 0; i < 3; ++i)
+    advance(1s);
+  CHECK(frame_counter::live() == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "when_any under one request id yields the ask timeout of the "
+                 "first item when no target answers in time",
+                 "[framework]") {
+  spawn_targets(3);
+  auto r = run_race(targets, {5, 5, 5}, 2s);
+  advance(1s);
+  CHECK_FALSE(any->done);
+  advance(1s);
+  REQUIRE(any->done);
+  CHECK(any->index == 0);
+  CHECK(coactor::is(any->value.error(), errc::timeout));
+  for (int i = 0; i < 4; ++i)
+    advance(1s);
+  CHECK(frame_counter::live() == 0);
+}
+
+TEST_CASE_METHOD(fixture,
+                 "when_any under one request id with an overall timeout "
+                 "yields npos and cancels every ask",
+                 "[framework]") {
+  spawn_targets(3);
+  auto r = run_race(targets, {5, 5, 5}, 10s, 2s);
+  advance(1s);
+  CHECK_FALSE(any->done);
+  advance(1s);
+  REQUIRE(any->done);
+  CHECK(any->index == coactor::any_result<int>::npos);
+  CHECK(coactor::is(any->value.error(), errc::timeout));
+  for (int i = 0; i < 4; ++i)
+    advance(1s);
   CHECK(frame_counter::live() == 0);
 }

@@ -23,17 +23,30 @@ namespace coactor {
 
 /// How CAF's scheduler distributes actors over worker threads.
 enum class scheduler_policy : uint8_t {
-  /// One shared job queue: best for fan-out (many actors, short jobs) on few
-  /// cores; the node's default.
+  /// One shared job queue (CAF's work sharing), the node's default: fast
+  /// fan-out; every enqueue takes one lock and wakes a worker, so a request
+  /// chain between two actors hops between threads.
   sharing,
-  /// Per-worker queues with work stealing: CAF's own default.
+  /// Per-worker queues with work stealing: CAF's own default. Fast for
+  /// request chains; slow for fan-out (stealing from a long queue walks it,
+  /// and idle workers poll).
   stealing,
+  /// coactor's scheduler (experimental, not the default yet): per-worker
+  /// queues like `stealing` (a request chain stays on one worker), O(1)
+  /// stealing, and idle workers sleep until a queue holds surplus work,
+  /// which wakes one at once: fan-out about as fast as `sharing`, request
+  /// chains faster than `stealing`. An idle node's workers wake every 10 ms
+  /// to look for work. Known issue: a 4→4 pipeline (bench_pipeline_throughput)
+  /// stalls in some runs under it (docs/benchmarks.md). Reads
+  /// `scheduler.max-throughput` like CAF's; CAF's `work-stealing.*` settings
+  /// do not apply.
+  balanced,
   /// CAF's deterministic testing scheduler: nothing runs until a test drives
   /// it through `node::test_coordinator()`, and time is virtual.
   testing,
 };
 
-/// Parses "sharing", "stealing" or "testing".
+/// Parses "balanced", "sharing", "stealing" or "testing".
 /// Errors: `errc::invalid_argument` naming the text.
 [[nodiscard]] caf::expected<scheduler_policy>
 parse_scheduler_policy(std::string_view text);
@@ -61,7 +74,8 @@ struct node_options {
   /// Where log lines go; null means stderr (coloured on a terminal).
   std::shared_ptr<spdlog::sinks::sink> log_sink;
 
-  /// The scheduling policy.
+  /// The scheduling policy (see `scheduler_policy`; docs/benchmarks.md
+  /// compares them).
   scheduler_policy policy = scheduler_policy::sharing;
 
   /// Whether SIGINT and SIGTERM trigger `node::request_stop()`.

@@ -299,6 +299,20 @@ class ask_batch : public timed_join, public batch_sink<R> {
     }
     if (remaining_ > 0 && remaining_ == downs_ + strays_)
       settle_unattributed();
+    // when_any: the first slot this message ended wins (as with one handler
+    // per ask, an error reply or a bounce wins too); one message cancels
+    // the others.
+    if (any_ && winner_ == npos) {
+      for (std::size_t i = 0; i < items_.size(); ++i) {
+        auto& it = items_[i];
+        if (it.done && !it.timed_out && !it.cancelled) {
+          winner_ = i;
+          break;
+        }
+      }
+      if (winner_ != npos && remaining_ > 0)
+        cancel_children();
+    }
     if (remaining_ > 0)
       return true;
     scope_->join(nullptr);
@@ -318,7 +332,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
   /// item, all targets local, distinct and other than `self`, one timeout
   /// for all (a batch that is not gets one request id per item).
   bool can_share() {
-    if (any_ || asks_.size() < 2 || scope_->stopped()
+    if (asks_.size() < 2 || scope_->stopped()
         || !share_batch_ids.load(std::memory_order_relaxed))
       return false;
     by_sender_.reserve(asks_.size());

@@ -1,0 +1,295 @@
+// The `balanced` scheduler: per-worker queues, O(1) stealing, idle workers
+// woken for surplus jobs.
+#include "balanced_scheduler.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include <caf/actor_system.hpp>
+#include <caf/detail/set_thread_name.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/logger.hpp>
+#include <caf/resumable.hpp>
+
+namespace coactor::detail {
+
+class balanced_scheduler::worker final : public caf::execution_unit {
+ public:
+  worker(balanced_scheduler* parent, std::size_t id)
+      : caf::execution_unit(&parent->system()), parent_(parent), id_(id) {
+    // nop
+  }
+
+  void start() {
+    thread_ = std::thread{[this] {
+      run();
+    }};
+  }
+
+  std::thread& thread() { return thread_; }
+
+  /// Queues a job from another thread.
+  void external_enqueue(caf::resumable* job) {
+    std::size_t size = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      jobs_.push_back(job);
+      size = jobs_.size();
+      size_.store(size);
+      if (sleeping_.load()) {
+        wake_ = true;
+        cv_.notify_one();
+        return;
+      }
+    }
+    if (size >= 2)
+      parent_->wake_one(this);
+  }
+
+  /// Queues a job made runnable by the job this worker runs (CAF calls it
+  /// from this worker's thread only).
+  void exec_later(caf::resumable* job) override { push(job, true); }
+
+  /// Takes the oldest job if the queue holds at least `min`.
+  caf::resumable* take_tail(std::size_t min) {
+    if (size_.load(std::memory_order_relaxed) < min)
+      return nullptr;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (jobs_.size() < min)
+      return nullptr;
+    auto* job = jobs_.back();
+    jobs_.pop_back();
+    size_.store(jobs_.size());
+    return job;
+  }
+
+  /// Ends the worker's wait, if it waits.
+  bool wake() {
+    if (!sleeping_.load())
+      return false;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!sleeping_.load() || wake_)
+      return false;
+    wake_ = true;
+    cv_.notify_one();
+    return true;
+  }
+
+  /// Wakes the worker even if it is not waiting yet (for `stop`).
+  void wake_for_stop() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    wake_ = true;
+    cv_.notify_one();
+  }
+
+  std::size_t size() const { return size_.load(); }
+
+  std::size_t id() const { return id_; }
+
+  /// Releases the jobs left in the queue (after the thread ended).
+  void release_jobs() {
+    for (auto* job = take_head(); job != nullptr; job = take_head())
+      caf::scheduler::abstract_coordinator::cleanup_and_release(job);
+  }
+
+ private:
+  void run() {
+    caf::detail::set_thread_name("caf.multiplexer");
+    // As CAF's workers do: parts of CAF look up the actor system through
+    // the thread's logger (without it, networked nodes intermittently leak
+    // actors at shutdown under ASan).
+    caf::logger::set_current_actor_system(&system());
+    system().thread_started();
+    auto throughput = parent_->max_throughput();
+    while (auto* job = dequeue()) {
+      switch (job->resume(this, throughput)) {
+        case caf::resumable::resume_later: push(job, false); break;
+        case caf::resumable::done:
+        case caf::resumable::awaiting_message:
+          intrusive_ptr_release(job);
+          break;
+        case caf::resumable::shutdown_execution_unit:
+          // Not used by this scheduler; CAF's own stop protocol would end
+          // the worker here.
+          system().thread_terminates();
+          return;
+      }
+    }
+    system().thread_terminates();
+  }
+
+  void push(caf::resumable* job, bool front) {
+    std::size_t size = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (front)
+        jobs_.push_front(job);
+      else
+        jobs_.push_back(job);
+      size = jobs_.size();
+      size_.store(size);
+    }
+    // This worker is busy: one queued job is its next; a second is work for
+    // another worker.
+    if (size >= 2)
+      parent_->wake_one(this);
+  }
+
+  caf::resumable* take_head() {
+    if (size_.load(std::memory_order_relaxed) == 0)
+      return nullptr;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (jobs_.empty())
+      return nullptr;
+    auto* job = jobs_.front();
+    jobs_.pop_front();
+    size_.store(jobs_.size());
+    return job;
+  }
+
+  // Takes the oldest job of another worker whose queue holds at least `min`;
+  // tries the last successful victim first, then every other worker.
+  caf::resumable* steal(std::size_t min) {
+    auto n = parent_->workers_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      auto victim = (next_victim_ + k) % n;
+      if (victim == id_)
+        continue;
+      if (auto* job = parent_->workers_[victim]->take_tail(min)) {
+        next_victim_ = victim;
+        return job;
+      }
+    }
+    return nullptr;
+  }
+
+  // Returns the next job, or null once the scheduler stops.
+  caf::resumable* dequeue() {
+    if (auto* job = take_head())
+      return job;
+    // Just ran out of work: more is likely to come soon.
+    for (std::size_t i = 0; i < spin_attempts; ++i) {
+      if (auto* job = steal(2))
+        return job;
+      std::this_thread::yield();
+      if (auto* job = take_head())
+        return job;
+    }
+    for (;;) {
+      if (parent_->stopping_.load())
+        return nullptr;
+      auto timed_out = !sleep();
+      if (auto* job = take_head())
+        return job;
+      if (auto* job = steal(timed_out ? 1 : 2))
+        return job;
+    }
+  }
+
+  // Waits until woken (returns true) or `idle_timeout` (returns false).
+  // A worker that queues a second job stores its size, then reads
+  // `sleepers_`; this worker stores `sleeping_` and `sleepers_`, then reads
+  // the sizes (all sequentially consistent): one of the two sees the other,
+  // so no surplus stays queued while every other worker sleeps.
+  bool sleep() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    sleeping_.store(true);
+    parent_->sleepers_.fetch_add(1);
+    auto woken = true;
+    if (!wake_ && jobs_.empty() && !parent_->surplus_elsewhere(this)
+        && !parent_->stopping_.load())
+      woken = cv_.wait_for(guard, idle_timeout,
+                           [this] { return wake_ || !jobs_.empty(); });
+    wake_ = false;
+    sleeping_.store(false);
+    parent_->sleepers_.fetch_sub(1);
+    return woken;
+  }
+
+  balanced_scheduler* parent_;
+  std::size_t id_;
+  std::size_t next_victim_ = 0;
+  std::thread thread_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  // Front: the next job to run; back: the oldest (stolen first).
+  std::deque<caf::resumable*> jobs_;
+  // `jobs_.size()`, readable without the lock.
+  std::atomic<std::size_t> size_{0};
+  // Set under `mtx_` while the worker waits on `cv_`.
+  std::atomic<bool> sleeping_{false};
+  // Set under `mtx_` to end the wait.
+  bool wake_ = false;
+};
+
+balanced_scheduler::balanced_scheduler(caf::actor_system& sys)
+    : caf::scheduler::abstract_coordinator(sys) {
+  // nop
+}
+
+balanced_scheduler::~balanced_scheduler() = default;
+
+void balanced_scheduler::enqueue(caf::resumable* job) {
+  auto n = workers_.size();
+  workers_[next_++ % n]->external_enqueue(job);
+}
+
+caf::actor_clock& balanced_scheduler::clock() noexcept {
+  return clock_;
+}
+
+void balanced_scheduler::start() {
+  auto n = num_workers();
+  workers_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<worker>(this, i));
+  for (auto& w : workers_)
+    w->start();
+  timer_ = std::thread{[this] {
+    caf::detail::set_thread_name("caf.clock");
+    caf::logger::set_current_actor_system(&system());
+    system().thread_started();
+    clock_.run_dispatch_loop();
+    system().thread_terminates();
+  }};
+  abstract_coordinator::start();
+}
+
+void balanced_scheduler::stop() {
+  // The actor system calls this after every actor ended. Workers run what is
+  // queued (modules stopped before the scheduler may have queued work that
+  // detached actors wait for), then end; jobs queued after that are
+  // released, as CAF's own schedulers do.
+  stopping_.store(true);
+  for (auto& w : workers_)
+    w->wake_for_stop();
+  stop_actors();
+  for (auto& w : workers_)
+    w->thread().join();
+  for (auto& w : workers_)
+    w->release_jobs();
+  clock_.cancel_dispatch_loop();
+  timer_.join();
+}
+
+void balanced_scheduler::wake_one(const worker* except) {
+  if (sleepers_.load() == 0)
+    return;
+  for (auto& w : workers_)
+    if (w.get() != except && w->wake())
+      return;
+}
+
+bool balanced_scheduler::surplus_elsewhere(const worker* self) const {
+  for (auto& w : workers_)
+    if (w.get() != self && w->size() >= 2)
+      return true;
+  return false;
+}
+
+caf::actor_system::module* make_balanced_scheduler(caf::actor_system& sys) {
+  return new balanced_scheduler(sys);
+}
+
+} // namespace coactor::detail
