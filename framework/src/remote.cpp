@@ -14,6 +14,7 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/attachable.hpp>
 #include <caf/event_based_actor.hpp>
@@ -81,6 +82,42 @@ std::string where_of(shared_state* st, const caf::node_id& nid) {
   return result;
 }
 
+// Attached to an actor only to learn whether it terminated already: CAF runs
+// an attachable at once when its actor is past its cleanup.
+class exit_probe : public caf::attachable {
+ public:
+  static constexpr size_t token_type = 0x636f6178; // "coax"
+
+  explicit exit_probe(std::shared_ptr<std::atomic<bool>> exited)
+      : exited_(std::move(exited)) {}
+
+  void actor_exited(const caf::error&, caf::execution_unit*) override {
+    exited_->store(true);
+  }
+
+  bool matches(const token& what) override {
+    return what.subtype == token_type && what.ptr == this;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> exited_;
+};
+
+// Returns whether `hdl` terminated. A published actor's registry entry goes
+// away in one of its exit hooks, but CAF runs those newest first, so after
+// its monitors fired: publish and lookup ask this instead of trusting the
+// entry.
+bool has_exited(const caf::actor& hdl) {
+  auto exited = std::make_shared<std::atomic<bool>>(false);
+  auto probe = std::make_unique<exit_probe>(exited);
+  const void* token = probe.get();
+  auto* ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+  ptr->attach(std::move(probe));
+  if (!exited->load())
+    ptr->detach(caf::attachable::token{exit_probe::token_type, token});
+  return exited->load();
+}
+
 // Records what this node learned about a peer: by connecting to it (`where`
 // names host and port) or from the peer's own hello (its name only).
 void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
@@ -117,7 +154,7 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self,
         auto& st = *self->state.shared;
         std::lock_guard<std::mutex> guard{st.mtx};
         auto i = st.published.find(name);
-        if (i == st.published.end())
+        if (i == st.published.end() || has_exited(i->second))
           return make_error(errc::name_not_found, "no actor published as '"
                                                       + name + "' on node '"
                                                       + st.node_name + "'");
@@ -453,18 +490,22 @@ caf::error publish(caf::actor_system& sys, std::string name, caf::actor whom) {
                           + "': the node is not networked (set "
                             "node_options::port or networking)");
   {
+    caf::actor exited; // released outside the lock
     auto& st = *svc->shared;
     std::lock_guard<std::mutex> guard{st.mtx};
-    if (st.published.count(name) > 0)
+    auto i = st.published.find(name);
+    if (i != st.published.end() && !has_exited(i->second))
       return make_error(errc::invalid_argument, "publish '" + name
                                                     + "': name taken on node '"
                                                     + st.node_name + "'");
-    st.published.emplace(name, whom);
+    auto& entry = st.published[name];
+    exited = std::exchange(entry, whom);
   }
-  // An exiting actor leaves the registry before its down messages go out:
-  // lookups never return a dead handle, and whoever saw it end may publish
-  // the name again. (Like CAF's own actor registry, this releases a strong
-  // reference while the actor cleans up; its executor still holds one.)
+  // An exiting actor leaves the registry (lookups never return a dead
+  // handle, and the name is free again for whoever saw it end; until this
+  // hook ran, `has_exited` says so). Like CAF's own actor registry, this
+  // releases a strong reference while the actor cleans up; its executor
+  // still holds one.
   whom->attach_functor([weak = std::weak_ptr<shared_state>{svc->shared}, name,
                         who = whom.address()] {
     auto st = weak.lock();

@@ -146,8 +146,7 @@ TEST_CASE("an inlet's name is free again once its pipeline ended",
               .to(outlet<int64_t>(in, "in"))
               .run());
   REQUIRE(wait(receiving));
-  // The registry dropped the dead inlet before its down message went out,
-  // so a new run may publish the name again.
+  // The run completed after the inlet ended: its name is free again.
   auto again
       = start_async(pipeline(b).from(inlet<int64_t>("in")).to(counter()));
   auto in2 = lookup_on(a, b, "in");
