@@ -97,13 +97,11 @@ int main() {
     std::fprintf(stderr, "setup failed\n");
     return 1;
   }
-  // Raw CAF: two actor systems with the middleman, same threads, CAF's
-  // sharing policy (the nodes use their default, coactor's balanced; no
-  // heartbeats: CAF's default).
+  // Raw CAF: two actor systems with the middleman, same threads and policy
+  // (no heartbeats: CAF's default).
   caf::actor_system_config raw_server_cfg;
   raw_server_cfg.set("scheduler.max-threads", 2);
-  raw_server_cfg.set("scheduler.policy",
-                     caf::atom("sharing")); // CAF's best for fan-out
+  raw_server_cfg.set("scheduler.policy", caf::atom("sharing")); // as a node
   raw_server_cfg.load<caf::io::middleman>();
   caf::actor_system raw_server{raw_server_cfg};
   auto raw_echo = raw_server.spawn(echo);

@@ -177,12 +177,11 @@ int main() {
                                        *coactor::remote::port(server));
   if (!peer)
     fail(coactor::describe(peer.error()));
-  // Raw CAF: two actor systems with the middleman, same threads, CAF's
-  // sharing policy (the nodes use their default, coactor's balanced).
+  // Raw CAF: two actor systems with the middleman, same threads and policy.
   auto raw_cfg = [] {
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", 2);
-    cfg.set("scheduler.policy", caf::atom("sharing")); // CAF's best for fan-out
+    cfg.set("scheduler.policy", caf::atom("sharing")); // as a node
     cfg.load<caf::io::middleman>();
     return cfg;
   };

@@ -136,7 +136,8 @@ TEST_CASE("SIGTERM stops a node that handles signals", "[framework]") {
   CHECK_FALSE(n.running());
 }
 
-TEST_CASE("the destructor stops the node and ends its actors", "[framework]") {
+TEST_CASE("the destructor stops the node and ends its actors",
+          "[framework]") {
   auto ended = std::make_shared<std::atomic<int>>(0);
   {
     auto n = testing::make_node(quiet_options());
@@ -144,7 +145,7 @@ TEST_CASE("the destructor stops the node and ends its actors", "[framework]") {
     for (int i = 0; i < 3; ++i) {
       actors.push_back(n.spawn(doubler));
       caf::actor_cast<caf::abstract_actor*>(actors.back())
-          ->attach_functor([ended] { ++*ended; });
+        ->attach_functor([ended] { ++*ended; });
     }
     CHECK(*ended == 0);
   }
