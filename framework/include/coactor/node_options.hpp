@@ -36,10 +36,10 @@ enum class scheduler_policy : uint8_t {
   /// stealing, and idle workers sleep until a queue holds surplus work,
   /// which wakes one at once: fan-out about as fast as `sharing`, request
   /// chains faster than `stealing`. An idle node's workers wake every 10 ms
-  /// to look for work. Known issue: a 4→4 pipeline (bench_pipeline_throughput)
-  /// stalls in some runs under it (docs/benchmarks.md). Reads
-  /// `scheduler.max-throughput` like CAF's; CAF's `work-stealing.*` settings
-  /// do not apply.
+  /// to look for work. Not the default yet: under ASan, networked nodes
+  /// on it intermittently leak CAF's BASP broker at shutdown
+  /// (docs/benchmarks.md). Reads `scheduler.max-throughput` like CAF's;
+  /// CAF's `work-stealing.*` settings do not apply.
   balanced,
   /// CAF's deterministic testing scheduler: nothing runs until a test drives
   /// it through `node::test_coordinator()`, and time is virtual.
