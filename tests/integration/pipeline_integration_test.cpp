@@ -54,6 +54,13 @@ node make_local() {
   return coactor::testing::make_node(opts);
 }
 
+// A `coactor node` process and this process's node, connected to it.
+struct tool_session {
+  running_peer tool = start_tool();
+  node local = make_local();
+  remote::peer peer = connect_ok(local, tool.port);
+};
+
 std::future<summary> start_async(const runnable_pipeline& p,
                                  running_pipeline* running = nullptr) {
   auto done = std::make_shared<std::promise<summary>>();
@@ -96,9 +103,8 @@ placement counter_named(std::string name) {
 
 TEST_CASE("a buffer in this process feeds a counter placed on a node process",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto sink = place(local, peer, counter_named("count"));
   INFO((sink ? "" : describe(sink.error())));
   REQUIRE(sink);
@@ -120,9 +126,8 @@ TEST_CASE("a buffer in this process feeds a counter placed on a node process",
 
 TEST_CASE("a producer placed on a node process feeds a buffer in this process",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto sum = std::make_shared<std::atomic<int64_t>>(0);
   running_pipeline running;
   auto receiving
@@ -152,9 +157,8 @@ TEST_CASE("a producer placed on a node process feeds a buffer in this process",
 
 TEST_CASE("a buffer placed on a node process sits between two pipelines here",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   // local: numbers -> outlet ==> tool: inlet -> buffer -> outlet ==> local:
   // inlet "back" -> sum
   auto sum = std::make_shared<std::atomic<int64_t>>(0);
@@ -190,9 +194,8 @@ TEST_CASE("a buffer placed on a node process sits between two pipelines here",
 
 TEST_CASE("a file sink placed on a node process writes every item",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto path = std::filesystem::temp_directory_path()
               / ("coactor_placed_" + std::to_string(::getpid()) + ".txt");
   placement p;
@@ -221,9 +224,8 @@ TEST_CASE("a file sink placed on a node process writes every item",
 TEST_CASE("kill -9 of the receiving node mid-stream fails the sender within "
           "2 s, naming the node",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto sink = place(local, peer, counter_named("count"));
   REQUIRE(sink);
   auto started = std::make_shared<std::promise<void>>();
@@ -253,9 +255,8 @@ TEST_CASE("kill -9 of the receiving node mid-stream fails the sender within "
 TEST_CASE("kill -9 of the sending node mid-stream fails the receiver within "
           "2 s, naming the node",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto started = std::make_shared<std::promise<void>>();
   auto flowing_now = started->get_future();
   auto seen = std::make_shared<std::atomic<uint64_t>>(0);
@@ -315,9 +316,8 @@ TEST_CASE("after the node restarts on its port, a pipeline to it runs again",
 
 TEST_CASE("an actor places a stage without blocking and hears of its end",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   auto input = std::make_shared<std::promise<caf::expected<caf::actor>>>();
   auto report = std::make_shared<std::promise<uint64_t>>();
   auto input_f = input->get_future();
@@ -346,9 +346,8 @@ TEST_CASE("an actor places a stage without blocking and hears of its end",
 
 TEST_CASE("a placement the node cannot build is a clear error",
           "[integration]") {
-  auto tool = start_tool();
-  auto local = make_local();
-  auto peer = connect_ok(local, tool.port);
+  tool_session session;
+  auto& [tool, local, peer] = session;
   placement p;
   p.kind = "teleport";
   p.name = "x";
