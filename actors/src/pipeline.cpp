@@ -299,6 +299,14 @@ running_pipeline::stages() const {
   return result;
 }
 
+caf::actor running_pipeline::stage(const std::string& name) const {
+  if (run_)
+    for (size_t i = 0; i < run_->actors.size(); ++i)
+      if (run_->probes[i]->name == name)
+        return run_->actors[i];
+  return {};
+}
+
 void running_pipeline::cancel() const {
   if (controller_)
     caf::anon_send(controller_, stream_error_atom::value,

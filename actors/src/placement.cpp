@@ -31,14 +31,6 @@ completion_handler report(const placement& what) {
   };
 }
 
-// Returns the actor of the stage named `name` in `run`.
-caf::actor stage_named(const running_pipeline& run, const std::string& name) {
-  for (auto& [nm, hdl] : run.stages())
-    if (nm == name)
-      return hdl;
-  return {};
-}
-
 template <class T>
 caf::expected<caf::actor> start_placed(coactor::node& n,
                                        const placement& what) {
@@ -89,7 +81,7 @@ caf::expected<caf::actor> start_placed(coactor::node& n,
   }
   if (!run)
     return run.error();
-  return stage_named(*run, what.name);
+  return run->stage(what.name);
 }
 
 // Follows one `place` request on the placing node: asks the factory, then

@@ -280,11 +280,9 @@ TEST_CASE_METHOD(testing::deterministic_fixture,
   REQUIRE(started);
   for (int i = 0; i < 20; ++i)
     run_once();
-  caf::actor victim;
-  for (auto& [name, hdl] : started->stages())
-    if (name == "counter[1]")
-      victim = hdl;
+  auto victim = started->stage("counter[1]");
   REQUIRE(victim);
+  CHECK_FALSE(started->stage("no such stage"));
   caf::anon_send_exit(victim, caf::exit_reason::kill);
   run();
   REQUIRE(result);

@@ -195,9 +195,9 @@ TEST_CASE("a dead outlet fails the receiving pipeline, naming its node",
                      .to(outlet<int64_t>(in, "in").named("to_b"))
                      .start([](caf::expected<pipeline_summary>) {});
   REQUIRE(sending);
-  for (auto& [name, hdl] : sending->stages())
-    if (name == "to_b")
-      caf::anon_send_exit(hdl, caf::exit_reason::kill);
+  auto to_b = sending->stage("to_b");
+  REQUIRE(to_b);
+  caf::anon_send_exit(to_b, caf::exit_reason::kill);
   auto r = wait(receiving);
   REQUIRE_FALSE(r);
   // b learned a's name from a's hello when a connected.

@@ -140,8 +140,8 @@ TEST_CASE("a producer placed on a node process feeds a buffer in this process",
   p.kind = "iota";
   p.name = "numbers";
   p.count = 100'000;
-  p.downstream = running.stages().back().second; // the inlet: built last
-  REQUIRE(running.stages().back().first == "in");
+  p.downstream = running.stage("in");
+  REQUIRE(p.downstream);
   auto source = place(local, peer, p);
   INFO((source ? "" : describe(source.error())));
   REQUIRE(source);
@@ -172,7 +172,8 @@ TEST_CASE("a buffer placed on a node process sits between two pipelines here",
   p.kind = "buffer";
   p.name = "relay";
   p.capacity = 100;
-  p.downstream = back.stages().back().second;
+  p.downstream = back.stage("back");
+  REQUIRE(p.downstream);
   auto relay = place(local, peer, p);
   INFO((relay ? "" : describe(relay.error())));
   REQUIRE(relay);
@@ -274,7 +275,8 @@ TEST_CASE("kill -9 of the sending node mid-stream fails the receiver within "
   p.kind = "iota";
   p.name = "numbers";
   p.count = uint64_t{1} << 40; // runs until killed
-  p.downstream = running.stages().back().second;
+  p.downstream = running.stage("in");
+  REQUIRE(p.downstream);
   auto source = place(local, peer, p);
   REQUIRE(source);
   REQUIRE(flowing_now.wait_for(30s) == std::future_status::ready);

@@ -148,6 +148,10 @@ class running_pipeline {
   /// Returns each stage actor with its name ("consumer[2]").
   [[nodiscard]] std::vector<std::pair<std::string, caf::actor>> stages() const;
 
+  /// Returns the actor of the stage named `name` (e.g. an inlet, to hand to
+  /// an outlet on another node), or null when there is none.
+  [[nodiscard]] caf::actor stage(const std::string& name) const;
+
   /// Stops the pipeline: it completes with `errc::cancelled`.
   void cancel() const;
 
