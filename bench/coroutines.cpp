@@ -1,7 +1,7 @@
 // Benchmark of the coroutine adapter (issue 3) against raw CAF in the same
 // run: ping-pong round trips/s (co_await ask vs request().then()), gather
 // over 10,000 actors in replies/s (when_all vs a fan-out with a counter),
-// under the balanced, sharing (node default) and stealing schedulers, the
+// under the balanced (node default), sharing and stealing schedulers, the
 // CPU an idle node burns under each, and the memory of suspended tasks.
 // `bench_coroutines memory` runs the memory part only.
 #include <malloc.h>

@@ -14,6 +14,18 @@
 
 namespace coactor::detail {
 
+namespace {
+
+// Queued behind every worker's jobs by `stop`; a worker that reaches it ends.
+// Never resumed, never stolen.
+char stop_marker_storage;
+
+caf::resumable* stop_marker() noexcept {
+  return reinterpret_cast<caf::resumable*>(&stop_marker_storage);
+}
+
+} // namespace
+
 class balanced_scheduler::worker final : public caf::execution_unit {
  public:
   worker(balanced_scheduler* parent, std::size_t id)
@@ -51,12 +63,13 @@ class balanced_scheduler::worker final : public caf::execution_unit {
   /// from this worker's thread only).
   void exec_later(caf::resumable* job) override { push(job, true); }
 
-  /// Takes the oldest job if the queue holds at least `min`.
+  /// Takes the oldest job if the queue holds at least `min` (never the stop
+  /// marker: what is queued before it is this worker's to run).
   caf::resumable* take_tail(std::size_t min) {
     if (size_.load(std::memory_order_relaxed) < min)
       return nullptr;
     std::lock_guard<std::mutex> guard{mtx_};
-    if (jobs_.size() < min)
+    if (jobs_.size() < min || jobs_.back() == stop_marker())
       return nullptr;
     auto* job = jobs_.back();
     jobs_.pop_back();
@@ -74,13 +87,6 @@ class balanced_scheduler::worker final : public caf::execution_unit {
     wake_ = true;
     cv_.notify_one();
     return true;
-  }
-
-  /// Wakes the worker even if it is not waiting yet (for `stop`).
-  void wake_for_stop() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    wake_ = true;
-    cv_.notify_one();
   }
 
   std::size_t size() const { return size_.load(); }
@@ -164,8 +170,13 @@ class balanced_scheduler::worker final : public caf::execution_unit {
     return nullptr;
   }
 
-  // Returns the next job, or null once the scheduler stops.
+  // Returns the next job, or null once this worker reached its stop marker.
   caf::resumable* dequeue() {
+    auto* job = next_job();
+    return job != stop_marker() ? job : nullptr;
+  }
+
+  caf::resumable* next_job() {
     if (auto* job = take_head())
       return job;
     // Just ran out of work: more is likely to come soon.
@@ -177,8 +188,6 @@ class balanced_scheduler::worker final : public caf::execution_unit {
         return job;
     }
     for (;;) {
-      if (parent_->stopping_.load())
-        return nullptr;
       auto timed_out = !sleep();
       if (auto* job = take_head())
         return job;
@@ -197,8 +206,7 @@ class balanced_scheduler::worker final : public caf::execution_unit {
     sleeping_.store(true);
     parent_->sleepers_.fetch_add(1);
     auto woken = true;
-    if (!wake_ && jobs_.empty() && !parent_->surplus_elsewhere(this)
-        && !parent_->stopping_.load())
+    if (!wake_ && jobs_.empty() && !parent_->surplus_elsewhere(this))
       woken = cv_.wait_for(guard, idle_timeout,
                            [this] { return wake_ || !jobs_.empty(); });
     wake_ = false;
@@ -257,13 +265,18 @@ void balanced_scheduler::start() {
 }
 
 void balanced_scheduler::stop() {
-  // The actor system calls this after every actor ended. Workers run what is
-  // queued (modules stopped before the scheduler may have queued work that
-  // detached actors wait for), then end; jobs queued after that are
-  // released, as CAF's own schedulers do.
-  stopping_.store(true);
+  // CAF's stop protocol: the actor system calls this after every actor it
+  // awaits ended, but hidden actors (CAF's brokers, coactor's services) may
+  // still have work queued, such as their exit message. Each worker runs
+  // what is queued before its stop marker, then ends. What is queued behind
+  // a marker may still be stolen by a running worker; what is left after
+  // every worker ended is released unrun (`cleanup_and_release`, as CAF's
+  // schedulers do), which skips the actor's `on_exit`: a stateful actor's
+  // state, and every handle it holds, would never be destroyed. A worker that
+  // ended as soon as its own queue ran dry (the first version of this
+  // scheduler) left such work behind and leaked CAF's BASP broker under ASan.
   for (auto& w : workers_)
-    w->wake_for_stop();
+    w->external_enqueue(stop_marker());
   stop_actors();
   for (auto& w : workers_)
     w->thread().join();

@@ -77,7 +77,6 @@ class balanced_scheduler final : public caf::scheduler::abstract_coordinator {
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<std::size_t> next_{0};
   std::atomic<std::size_t> sleepers_{0};
-  std::atomic<bool> stopping_{false};
   std::thread timer_;
 };
 

@@ -1,4 +1,4 @@
-// Tests of the `balanced` scheduler policy (opt-in), through a
+// Tests of the `balanced` scheduler policy (the default), through a
 // node: fan-out, request chains, jobs queued behind a blocked worker, one
 // worker, foreign threads and stopping with work queued.
 #include "coactor/node.hpp"
@@ -201,4 +201,35 @@ TEST_CASE("a node with the balanced scheduler stops while work is queued",
   auto report = n.stop(5s);
   CHECK(report.unended.empty());
   CHECK_FALSE(n.running());
+}
+
+TEST_CASE("work queued for hidden actors when the node stops still runs",
+          "[framework]") {
+  // Hidden actors are neither awaited nor ended by the node: at stop, their
+  // exit messages may still be queued. The scheduler runs what is queued
+  // before its stop markers; releasing those jobs unrun would skip the
+  // actors' `on_exit` and never destroy their state (and what it holds).
+  constexpr int actors = 50;
+  auto destroyed = std::make_shared<std::atomic<int>>(0);
+  struct counted_state {
+    std::shared_ptr<std::atomic<int>> destroyed;
+    ~counted_state() {
+      if (destroyed)
+        destroyed->fetch_add(1);
+    }
+  };
+  auto n = testing::make_node(balanced_options());
+  for (int i = 0; i < actors; ++i) {
+    auto a = n.system().spawn<caf::hidden>(
+        [destroyed](caf::stateful_actor<counted_state>* self) -> caf::behavior {
+          self->state.destroyed = destroyed;
+          return {[](int) {}};
+        });
+    for (int k = 0; k < 100; ++k)
+      caf::anon_send(a, k);
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  auto report = n.stop(5s);
+  CHECK(report.clean());
+  CHECK(destroyed->load() == actors);
 }

@@ -281,7 +281,7 @@ TEST_CASE("eight threads times 100000 calls arrive exactly once each, in "
   constexpr int threads = 8;
   constexpr int calls = 100'000;
   auto opts = testing::deterministic_options();
-  opts.policy = scheduler_policy::sharing;
+  opts.policy = node_options{}.policy; // the default, real scheduler
   opts.threads = 2;
   auto n = testing::make_node(opts);
   struct seen_state {

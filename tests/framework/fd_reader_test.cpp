@@ -77,7 +77,7 @@ struct reader_fixture {
   int rd = -1;
   int wr = -1;
 
-  reader_fixture() : n(testing::make_node(sharing_options())) {
+  reader_fixture() : n(testing::make_node(real_options())) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     rd = fds[0];
@@ -98,9 +98,9 @@ struct reader_fixture {
       ::close(rd);
   }
 
-  static node_options sharing_options() {
+  static node_options real_options() {
     auto opts = testing::deterministic_options();
-    opts.policy = scheduler_policy::sharing;
+    opts.policy = node_options{}.policy; // the default, real scheduler
     opts.threads = 2;
     return opts;
   }
@@ -331,7 +331,7 @@ caf::behavior reader_owner(caf::stateful_actor<owner_state>* self, int fd,
 TEST_CASE("read_fd runs the handlers in the actor, and the actor's state "
           "owns the reader",
           "[framework]") {
-  auto n = testing::make_node(reader_fixture::sharing_options());
+  auto n = testing::make_node(reader_fixture::real_options());
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   std::promise<outcome> done;

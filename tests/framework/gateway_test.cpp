@@ -171,7 +171,7 @@ TEST_CASE("a stopped node fails asks on the calling thread", "[framework]") {
 TEST_CASE("the gateway callback form serves many request threads at once",
           "[framework]") {
   auto opts = testing::deterministic_options();
-  opts.policy = scheduler_policy::sharing;
+  opts.policy = node_options{}.policy; // the default, real scheduler
   opts.threads = 2;
   auto n = testing::make_node(opts);
   auto calc = n.spawn(calculator);

@@ -38,7 +38,7 @@ TEST_CASE("the defaults are valid and use one thread per core", "[framework]") {
   node_options opts;
   CHECK_FALSE(opts.validate());
   CHECK(opts.threads == default_threads());
-  CHECK(opts.policy == scheduler_policy::sharing);
+  CHECK(opts.policy == scheduler_policy::balanced);
 }
 
 TEST_CASE("zero threads is rejected with a clear error", "[framework]") {

@@ -31,7 +31,7 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 node_options real_options(std::size_t offload_threads,
                           std::size_t offload_queue = 10'000) {
   auto opts = testing::deterministic_options();
-  opts.policy = scheduler_policy::sharing;
+  opts.policy = node_options{}.policy; // the default, real scheduler
   opts.threads = 2;
   opts.offload_threads = offload_threads;
   opts.offload_queue = offload_queue;

@@ -23,23 +23,21 @@ namespace coactor {
 
 /// How CAF's scheduler distributes actors over worker threads.
 enum class scheduler_policy : uint8_t {
-  /// One shared job queue (CAF's work sharing), the node's default: fast
-  /// fan-out; every enqueue takes one lock and wakes a worker, so a request
-  /// chain between two actors hops between threads.
+  /// One shared job queue (CAF's work sharing): fast fan-out; every enqueue
+  /// takes one lock and wakes a worker, so a request chain between two
+  /// actors hops between threads.
   sharing,
   /// Per-worker queues with work stealing: CAF's own default. Fast for
   /// request chains; slow for fan-out (stealing from a long queue walks it,
   /// and idle workers poll).
   stealing,
-  /// coactor's scheduler (experimental, not the default yet): per-worker
-  /// queues like `stealing` (a request chain stays on one worker), O(1)
-  /// stealing, and idle workers sleep until a queue holds surplus work,
-  /// which wakes one at once: fan-out about as fast as `sharing`, request
-  /// chains faster than `stealing`. An idle node's workers wake every 10 ms
-  /// to look for work. Not the default yet: under ASan, networked nodes
-  /// on it intermittently leak CAF's BASP broker at shutdown
-  /// (docs/benchmarks.md). Reads `scheduler.max-throughput` like CAF's;
-  /// CAF's `work-stealing.*` settings do not apply.
+  /// coactor's scheduler, the node's default: per-worker queues like
+  /// `stealing` (a request chain stays on one worker), O(1) stealing, and
+  /// idle workers sleep until a queue holds surplus work, which wakes one at
+  /// once: fan-out about as fast as `sharing`, request chains faster than
+  /// `stealing`. An idle node's workers wake every 10 ms to look for work.
+  /// Reads `scheduler.max-throughput` like CAF's; CAF's `work-stealing.*`
+  /// settings do not apply.
   balanced,
   /// CAF's deterministic testing scheduler: nothing runs until a test drives
   /// it through `node::test_coordinator()`, and time is virtual.
@@ -76,7 +74,7 @@ struct node_options {
 
   /// The scheduling policy (see `scheduler_policy`; docs/benchmarks.md
   /// compares them).
-  scheduler_policy policy = scheduler_policy::sharing;
+  scheduler_policy policy = scheduler_policy::balanced;
 
   /// Whether SIGINT and SIGTERM trigger `node::request_stop()`.
   bool handle_signals = false;
