@@ -2,6 +2,7 @@
 // foreign thread -> actor calls/s (bridge vs anon_send), and non-actor ->
 // actor round trips (gateway callback, gateway future, scoped_actor,
 // function_view).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -19,7 +20,9 @@
 #include "coactor/error.hpp"
 #include "coactor/gateway.hpp"
 #include "coactor/node.hpp"
+#include "stats.hpp"
 
+using coactor::bench::median;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
@@ -302,21 +305,29 @@ void bench_gateways(coactor::node& n, bool pipelined_only) {
                 best_refilled);
     return;
   }
-  // Best of three runs each: the machine is shared.
-  double scoped = 1e9;
-  double pipelined = 1e9;
-  double refilled = 1e9;
-  double future = 1e9;
-  double fview = 1e9;
-  for (int rep = 0; rep < 3; ++rep) {
-    scoped = std::min(scoped, bench_scoped_actor(n, calc, 2'000));
-    pipelined = std::min(pipelined,
-                         bench_gateway_pipelined(n, calc, 100'000, window));
-    refilled = std::min(refilled,
-                        bench_gateway_refilled(n, calc, 100'000, window, low));
-    future = std::min(future, bench_gateway_future(n, calc, 2'000));
-    fview = std::min(fview, bench_function_view(calc, 2'000));
+  // The median of five runs each, the forms alternating: one run varies by
+  // up to +-30% on a 2-core machine (scoped_actor's most), and a best-of-N
+  // favours the short runs of the sequential forms.
+  constexpr int reps = 5;
+  std::vector<double> scopeds, pipelineds, refilleds, futures, fviews;
+  for (int rep = 0; rep < reps; ++rep) {
+    scopeds.push_back(bench_scoped_actor(n, calc, 2'000));
+    pipelineds.push_back(bench_gateway_pipelined(n, calc, 100'000, window));
+    refilleds.push_back(bench_gateway_refilled(n, calc, 100'000, window, low));
+    futures.push_back(bench_gateway_future(n, calc, 2'000));
+    fviews.push_back(bench_function_view(calc, 2'000));
   }
+  auto scoped = median(scopeds);
+  auto pipelined = median(pipelineds);
+  auto refilled = median(refilleds);
+  auto future = median(futures);
+  auto fview = median(fviews);
+  std::printf("(median of %d runs; scoped_actor runs %.2f-%.2f us, pipelined "
+              "gateway runs %.2f-%.2f us)\n",
+              reps, *std::min_element(scopeds.begin(), scopeds.end()),
+              *std::max_element(scopeds.begin(), scopeds.end()),
+              *std::min_element(pipelineds.begin(), pipelineds.end()),
+              *std::max_element(pipelineds.begin(), pipelineds.end()));
   std::printf("%-28s %10s %20s\n", "form", "us/call", "vs scoped_actor");
   std::printf("%-28s %10.2f %19.1fx\n", "gateway callback, pipelined*",
               pipelined, scoped / pipelined);

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -21,6 +22,9 @@
 #include <coactor/coroutines.hpp>
 #include <coactor/node.hpp>
 
+#include "stats.hpp"
+
+using coactor::bench::median;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
@@ -294,42 +298,47 @@ speed_figures speed(coactor::scheduler_policy p, bool is_default) {
   auto name = std::string{coactor::to_string(p)}
               + (is_default ? " (node default)" : "");
   constexpr int pings = 200000;
-  // Alternate to spread drift from other load on the machine.
-  double co_pp = 0;
-  double raw_pp = 0;
-  for (int i = 0; i < 2; ++i) {
-    raw_pp += run_ping(nd, raw_pinger, pings);
-    co_pp += run_ping(nd, co_pinger, pings);
+  // Every figure is the median of `reps` runs, coactor and raw CAF
+  // alternating: a single run of a few hundred milliseconds on a 2-core
+  // machine varies by up to +-30% (a worker preempted, a wake-up late).
+  constexpr int reps = 5;
+  std::vector<double> co_pps;
+  std::vector<double> raw_pps;
+  for (int i = 0; i < reps; ++i) {
+    raw_pps.push_back(run_ping(nd, raw_pinger, pings));
+    co_pps.push_back(run_ping(nd, co_pinger, pings));
   }
-  co_pp /= 2;
-  raw_pp /= 2;
-  std::printf("[%s] ping-pong: coactor %.0f round trips/s, raw CAF %.0f, "
-              "ratio %.3f (goal >= 0.95)\n",
-              name.c_str(), co_pp, raw_pp, co_pp / raw_pp);
+  auto co_pp = median(co_pps);
+  auto raw_pp = median(raw_pps);
+  std::printf("[%s] ping-pong (median of %d): coactor %.0f round trips/s, "
+              "raw CAF %.0f, ratio %.3f (goal >= 0.95)\n",
+              name.c_str(), reps, co_pp, raw_pp, co_pp / raw_pp);
   result.ping = co_pp;
   std::vector<caf::actor> targets;
   for (int i = 0; i < 10000; ++i)
     targets.push_back(nd.spawn(echo));
   for (std::size_t window : {std::size_t{10000}, std::size_t{100}}) {
     int rounds = window == 10000 ? 10 : 40;
-    double co_g = 0;
-    double raw_g = 0;
-    double per_req = 0; // coactor with one handler per request (before)
-    for (int i = 0; i < 2; ++i) {
-      raw_g += run_gather(nd, targets, raw_gatherer, rounds, window);
-      co_g += run_gather(nd, targets, co_gatherer, rounds, window);
+    std::vector<double> co_gs;
+    std::vector<double> raw_gs;
+    std::vector<double> per_reqs; // coactor, one handler per request (before)
+    for (int i = 0; i < reps; ++i) {
+      raw_gs.push_back(run_gather(nd, targets, raw_gatherer, rounds, window));
+      co_gs.push_back(run_gather(nd, targets, co_gatherer, rounds, window));
       coactor::detail::share_batch_ids = false;
-      per_req += run_gather(nd, targets, co_gatherer, rounds, window);
+      per_reqs.push_back(run_gather(nd, targets, co_gatherer, rounds, window));
       coactor::detail::share_batch_ids = true;
     }
-    co_g /= 2;
-    raw_g /= 2;
-    per_req /= 2;
-    std::printf("[%s] gather over 10,000 actors, %zu in flight: coactor %.0f "
-                "replies/s, raw CAF %.0f, ratio %.3f (goal >= 0.95; >= 1.5M/s "
-                "with node defaults); coactor with one request id per ask "
-                "(before) %.0f\n",
-                name.c_str(), window, co_g, raw_g, co_g / raw_g, per_req);
+    auto co_g = median(co_gs);
+    auto raw_g = median(raw_gs);
+    std::printf("[%s] gather over 10,000 actors, %zu in flight (median of %d): "
+                "coactor %.0f replies/s (runs %.0f-%.0f), raw CAF %.0f, ratio "
+                "%.3f (goal >= 0.95; >= 1.5M/s with node defaults); coactor "
+                "with one request id per ask (before) %.0f\n",
+                name.c_str(), window, reps, co_g,
+                *std::min_element(co_gs.begin(), co_gs.end()),
+                *std::max_element(co_gs.begin(), co_gs.end()), raw_g,
+                co_g / raw_g, median(per_reqs));
     if (window == 10000)
       result.gather = co_g;
   }

@@ -186,6 +186,8 @@ class ask_job final : public gateway_job {
   ask_job& operator=(const ask_job&) = delete;
 
   ~ask_job() override {
+    if (done_)
+      return;
     if (result_)
       deliver(); // settled, but the gateway ended before delivering
     else
