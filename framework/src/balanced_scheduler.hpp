@@ -26,9 +26,13 @@ namespace coactor::detail {
 ///   locks, which makes a fan-out to 10,000 actors quadratic.
 /// - Idle workers sleep on a condition variable and are woken as soon as a
 ///   queue holds two jobs or more (work its worker cannot run now) or a job
-///   arrives from outside. A single queued job is left to its worker, which
-///   runs it next; an idle worker takes it only after `idle_timeout`, which
-///   bounds the wait behind a long-running job.
+///   arrives from outside while no worker is awake with an empty queue (a
+///   job from outside goes to such a worker first, without a wake-up). A
+///   single queued job is left to its worker, which runs it next; an idle
+///   worker takes it only after `idle_timeout`, which bounds the wait
+///   behind a long-running job.
+/// - `stop` follows CAF's protocol: each worker runs what was queued before
+///   its stop marker, then ends; what is left is released unrun.
 /// - A worker that runs out of jobs looks for surplus `spin_attempts` times
 ///   (yielding in between) before it sleeps: the next round of a fan-out
 ///   needs no wake-up.

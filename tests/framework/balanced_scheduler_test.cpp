@@ -128,8 +128,8 @@ TEST_CASE("a job queued behind a blocked worker runs on an idle worker, "
   // The blocker makes `helper` runnable on its own worker (one queued job,
   // which wakes nobody), then blocks that worker until `helper` ran: only
   // the other worker, looking for work after its idle timeout, can run it.
-  // Messages from outside go to the workers in turn, so the rounds block
-  // each worker.
+  // Messages from outside go to an awake worker with nothing queued, else to
+  // the workers in turn: the rounds may block either worker.
   constexpr int rounds = 4;
   auto n = testing::make_node(balanced_options(2));
   struct round_state {
