@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <tuple>
@@ -317,7 +318,8 @@ caf::behavior remoting(remoting_actor_ptr self,
 class remote_service : public coactor::detail::node_service {
  public:
   explicit remote_service(coactor::detail::node_context& ctx)
-      : shared(std::make_shared<shared_state>()) {
+      : shared(std::make_shared<shared_state>()),
+        testing_(ctx.opts.policy == scheduler_policy::testing) {
     shared->node_name = ctx.opts.name;
     shared->tls = ctx.opts.tls_enabled();
   }
@@ -329,12 +331,40 @@ class remote_service : public coactor::detail::node_service {
       published.swap(shared->published);
     }
     published.clear();
-    if (registry_actor)
-      caf::anon_send_exit(registry_actor, caf::exit_reason::user_shutdown);
-    if (remoting)
-      caf::anon_send_exit(remoting, caf::exit_reason::user_shutdown);
-    registry_actor = nullptr;
-    remoting = nullptr;
+    // End both actors and wait until they did, before the actor system
+    // stops the middleman: both are hidden, so the system would not wait,
+    // and one still ending while CAF finalizes its BASP broker (whose
+    // proxies the actors' mailboxes and state reference) intermittently
+    // left the broker and the actor in a reference cycle (leaks under ASan).
+    struct countdown {
+      std::mutex mtx;
+      std::condition_variable cv;
+      int left = 0;
+    };
+    auto ended = std::make_shared<countdown>();
+    for (auto* hdl : {&registry_actor, &remoting}) {
+      if (!*hdl)
+        continue;
+      {
+        std::lock_guard<std::mutex> guard{ended->mtx};
+        ++ended->left;
+      }
+      (*hdl)->attach_functor([ended] {
+        std::lock_guard<std::mutex> guard{ended->mtx};
+        if (--ended->left == 0)
+          ended->cv.notify_all();
+      });
+      caf::anon_send_exit(*hdl, caf::exit_reason::user_shutdown);
+      *hdl = nullptr;
+    }
+    // Bounded, so that a node whose workers are all blocked still stops;
+    // under the testing scheduler nothing runs here (nodes stop in virtual
+    // time), so do not wait at all.
+    if (!testing_) {
+      std::unique_lock<std::mutex> guard{ended->mtx};
+      ended->cv.wait_for(guard, std::chrono::seconds{5},
+                         [&] { return ended->left == 0; });
+    }
   }
 
   std::shared_ptr<shared_state> shared;
@@ -343,6 +373,9 @@ class remote_service : public coactor::detail::node_service {
   bool started = false;
   bool listening = false;
   uint16_t port = 0;
+
+ private:
+  bool testing_;
 };
 
 remote_service* service_of(caf::actor_system& sys) {
