@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("node: %zu scheduler threads, policy %s\n", opts->threads,
-              std::string{coactor::to_string(opts->policy)}.c_str());
+              std::string{coactor::to_string(n->options().policy)}.c_str());
 
   // COACTOR_BENCH_ONLY=bridge|gateway|pipelined runs one part (e.g. under
   // perf; pipelined: only the gateway callback form, 10 runs).

@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
   std::printf("threads: %zu (node default)\n", coactor::default_threads());
   if (!only_memory) {
     using coactor::scheduler_policy;
-    auto def = coactor::node_options{}.policy;
+    auto def = coactor::node_options{}.effective_policy();
     std::vector<std::pair<scheduler_policy, speed_figures>> all;
     for (auto p : {scheduler_policy::balanced, scheduler_policy::sharing,
                    scheduler_policy::stealing})
@@ -385,7 +385,7 @@ int main(int argc, char** argv) {
                 at_default.ping / best_ping, best_name,
                 100 * at_default.idle_cpu);
   }
-  auto nd = make(coactor::node_options{}.policy);
+  auto nd = make(coactor::node_options{}.effective_policy());
   constexpr int n = 100000;
   auto base = measure_suspended(nd, suspend_kind::raw_nothing, n);
   auto raw = measure_suspended(nd, suspend_kind::raw_ask, n);

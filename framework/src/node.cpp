@@ -307,6 +307,7 @@ caf::expected<node> node::create(node_options opts) {
                             + context_of(parsed.error()));
     lvl = *parsed;
   }
+  opts.policy = opts.effective_policy(); // what `options()` reports
   auto ctx = std::make_shared<detail::node_context>(std::move(opts), lvl);
   if (auto err = ctx->start())
     return err;

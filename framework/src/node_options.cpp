@@ -122,6 +122,8 @@ caf::error apply(node_options& opts, std::string_view key,
 } // namespace
 
 caf::expected<scheduler_policy> parse_scheduler_policy(std::string_view text) {
+  if (text == "auto")
+    return scheduler_policy::automatic;
   if (text == "balanced")
     return scheduler_policy::balanced;
   if (text == "sharing")
@@ -131,11 +133,12 @@ caf::expected<scheduler_policy> parse_scheduler_policy(std::string_view text) {
   if (text == "testing")
     return scheduler_policy::testing;
   return bad_arg("unknown scheduler policy '" + std::string{text}
-                 + "' (expected balanced, sharing, stealing or testing)");
+                 + "' (expected auto, balanced, sharing, stealing or testing)");
 }
 
 std::string_view to_string(scheduler_policy x) noexcept {
   switch (x) {
+    case scheduler_policy::automatic: return "auto";
     case scheduler_policy::balanced: return "balanced";
     case scheduler_policy::sharing: return "sharing";
     case scheduler_policy::stealing: return "stealing";

@@ -38,7 +38,29 @@ TEST_CASE("the defaults are valid and use one thread per core", "[framework]") {
   node_options opts;
   CHECK_FALSE(opts.validate());
   CHECK(opts.threads == default_threads());
-  CHECK(opts.policy == scheduler_policy::balanced);
+  CHECK(opts.policy == scheduler_policy::automatic);
+}
+
+TEST_CASE("the automatic scheduler is balanced for a plain node and sharing "
+          "for a networked one; an explicit policy is kept",
+          "[framework]") {
+  node_options opts;
+  CHECK(opts.effective_policy() == scheduler_policy::balanced);
+  opts.networking = true;
+  CHECK(opts.effective_policy() == scheduler_policy::sharing);
+  opts.policy = scheduler_policy::balanced;
+  CHECK(opts.effective_policy() == scheduler_policy::balanced);
+  auto parsed = parse_scheduler_policy("auto");
+  REQUIRE(parsed);
+  CHECK(*parsed == scheduler_policy::automatic);
+  CHECK(to_string(scheduler_policy::automatic) == "auto");
+  // A node reports the policy it runs.
+  node_options plain;
+  plain.threads = 1;
+  plain.log_level = log::level::warn;
+  auto n = node::create(plain);
+  REQUIRE(n);
+  CHECK(n->options().policy == scheduler_policy::balanced);
 }
 
 TEST_CASE("zero threads is rejected with a clear error", "[framework]") {

@@ -77,6 +77,12 @@ TEST_CASE("a node with port 0 listens on a port the system picked",
   CHECK(*p > 0);
 }
 
+TEST_CASE("a networked node runs the sharing scheduler by default",
+          "[remote]") {
+  auto n = testing::make_node(net_options("a"));
+  CHECK(n.options().policy == scheduler_policy::sharing);
+}
+
 TEST_CASE("a plain node does not listen and cannot publish", "[remote]") {
   node_options opts;
   opts.log_level = log::level::warn;

@@ -23,6 +23,13 @@ namespace coactor {
 
 /// How CAF's scheduler distributes actors over worker threads.
 enum class scheduler_policy : uint8_t {
+  /// The default: `balanced` for a node without networking, `sharing` for a
+  /// networked one. Under ASan, CAF 0.17.6's BASP broker intermittently
+  /// stays in a reference cycle at shutdown (a few KiB, once, at exit):
+  /// in 0.6% of test runs of two networked nodes under `sharing` and 2.5%
+  /// under `balanced` (docs/benchmarks.md). A node resolves it when created
+  /// (`node::options().policy` is never `automatic`).
+  automatic,
   /// One shared job queue (CAF's work sharing): fast fan-out; every enqueue
   /// takes one lock and wakes a worker, so a request chain between two
   /// actors hops between threads.
@@ -31,20 +38,21 @@ enum class scheduler_policy : uint8_t {
   /// request chains; slow for fan-out (stealing from a long queue walks it,
   /// and idle workers poll).
   stealing,
-  /// coactor's scheduler, the node's default: per-worker queues like
-  /// `stealing` (a request chain stays on one worker), O(1) stealing, and
-  /// idle workers sleep until a queue holds surplus work, which wakes one at
-  /// once: fan-out about as fast as `sharing`, request chains faster than
-  /// `stealing`. An idle node's workers wake every 10 ms to look for work.
-  /// Reads `scheduler.max-throughput` like CAF's; CAF's `work-stealing.*`
-  /// settings do not apply.
+  /// coactor's scheduler, the default of a node without networking:
+  /// per-worker queues like `stealing` (a request chain stays on one
+  /// worker), O(1) stealing, and idle workers sleep until a queue holds
+  /// surplus work, which wakes one at once: fan-out about as fast as
+  /// `sharing`, request chains faster than `stealing`. An idle node's
+  /// workers wake every 10 ms to look for work. Reads
+  /// `scheduler.max-throughput` like CAF's; CAF's `work-stealing.*` settings
+  /// do not apply.
   balanced,
   /// CAF's deterministic testing scheduler: nothing runs until a test drives
   /// it through `node::test_coordinator()`, and time is virtual.
   testing,
 };
 
-/// Parses "balanced", "sharing", "stealing" or "testing".
+/// Parses "auto", "balanced", "sharing", "stealing" or "testing".
 /// Errors: `errc::invalid_argument` naming the text.
 [[nodiscard]] caf::expected<scheduler_policy>
 parse_scheduler_policy(std::string_view text);
@@ -74,7 +82,7 @@ struct node_options {
 
   /// The scheduling policy (see `scheduler_policy`; docs/benchmarks.md
   /// compares them).
-  scheduler_policy policy = scheduler_policy::balanced;
+  scheduler_policy policy = scheduler_policy::automatic;
 
   /// Whether SIGINT and SIGTERM trigger `node::request_stop()`.
   bool handle_signals = false;
@@ -133,6 +141,15 @@ struct node_options {
   /// Returns whether the node loads the network layer.
   [[nodiscard]] bool networked() const noexcept {
     return networking || port.has_value() || tls_enabled();
+  }
+
+  /// Returns the policy a node created from these options runs: `policy`,
+  /// or for `automatic`, `sharing` if `networked()` and `balanced` if not.
+  [[nodiscard]] scheduler_policy effective_policy() const noexcept {
+    if (policy != scheduler_policy::automatic)
+      return policy;
+    return networked() ? scheduler_policy::sharing
+                       : scheduler_policy::balanced;
   }
 
   /// Returns whether connections use TLS.
