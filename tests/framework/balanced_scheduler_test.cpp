@@ -223,7 +223,8 @@ TEST_CASE("work queued for hidden actors when the node stops still runs",
     auto a = n.system().spawn<caf::hidden>(
         [destroyed](caf::stateful_actor<counted_state>* self) -> caf::behavior {
           self->state.destroyed = destroyed;
-          return {[](int) {}};
+          return {[](int) {
+          }};
         });
     for (int k = 0; k < 100; ++k)
       caf::anon_send(a, k);

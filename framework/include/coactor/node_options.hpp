@@ -148,8 +148,7 @@ struct node_options {
   [[nodiscard]] scheduler_policy effective_policy() const noexcept {
     if (policy != scheduler_policy::automatic)
       return policy;
-    return networked() ? scheduler_policy::sharing
-                       : scheduler_policy::balanced;
+    return networked() ? scheduler_policy::sharing : scheduler_policy::balanced;
   }
 
   /// Returns whether connections use TLS.
