@@ -1,4 +1,4 @@
-// Tests of the `balanced` scheduler policy (the default), through a
+// Tests of the `balanced` scheduler policy (a plain node's default), through a
 // node: fan-out, request chains, jobs queued behind a blocked worker, one
 // worker, foreign threads and stopping with work queued.
 #include "coactor/node.hpp"
