@@ -14,6 +14,7 @@
 #include "coactor/node.hpp"
 #include "coactor/remote.hpp"
 #include "support/deterministic.hpp"
+#include "support/networked.hpp"
 
 using namespace coactor;
 using namespace coactor::actors;
@@ -26,14 +27,7 @@ using summary_future = std::future<caf::expected<pipeline_summary>>;
 // A node of two threads; `listen` gives it a port (for inlets), otherwise it
 // only connects. Both register int64_t streams unless `items` is false.
 node_options net_options(std::string name, bool listen, bool items = true) {
-  node_options opts;
-  opts.name = std::move(name);
-  opts.threads = 2;
-  opts.log_level = log::level::warn;
-  if (listen)
-    opts.port = 0;
-  else
-    opts.networking = true;
+  auto opts = testing::net_options(std::move(name), listen);
   if (items) {
     register_item_type<int64_t>(opts.types, "int64");
     register_item_type<std::string>(opts.types, "string");

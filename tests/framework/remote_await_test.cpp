@@ -13,25 +13,15 @@
 #include "coactor/start.hpp"
 #include "coactor/task.hpp"
 #include "support/deterministic.hpp"
+#include "support/networked.hpp"
 
 using namespace coactor;
+using coactor::testing::net_options;
 using namespace std::chrono_literals;
 
 namespace {
 
 using self_ptr = caf::event_based_actor*;
-
-node_options net_options(std::string name, bool listen) {
-  node_options opts;
-  opts.name = std::move(name);
-  opts.threads = 2;
-  opts.log_level = log::level::warn;
-  if (listen)
-    opts.port = 0;
-  else
-    opts.networking = true;
-  return opts;
-}
 
 caf::behavior echo(caf::event_based_actor* self) {
   self->set_default_handler(caf::reflect);

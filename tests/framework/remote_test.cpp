@@ -11,8 +11,10 @@
 #include "coactor/error.hpp"
 #include "coactor/node.hpp"
 #include "support/deterministic.hpp"
+#include "support/networked.hpp"
 
 using namespace coactor;
+using coactor::testing::net_options;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,18 +30,6 @@ typename Inspector::result_type inspect(Inspector& f, point& p) {
 }
 
 using stall_atom = caf::atom_constant<caf::atom("stall")>;
-
-node_options net_options(std::string name, bool listen = true) {
-  node_options opts;
-  opts.name = std::move(name);
-  opts.threads = 2;
-  opts.log_level = log::level::warn;
-  if (listen)
-    opts.port = 0;
-  else
-    opts.networking = true;
-  return opts;
-}
 
 // Answers strings with "echo: ...", points with their mirror image, and never
 // answers `stall`.
