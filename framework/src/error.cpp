@@ -27,6 +27,7 @@ std::string_view to_string(errc x) noexcept {
     case errc::tls_failure: return "tls_failure";
     case errc::resource_exhausted: return "resource_exhausted";
     case errc::io_error: return "io_error";
+    case errc::resolve_failed: return "resolve_failed";
   }
   return "unknown";
 }

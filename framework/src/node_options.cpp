@@ -68,6 +68,11 @@ caf::error apply(node_options& opts, std::string_view key,
     if (!n)
       return n.error();
     opts.offload_threads = *n;
+  } else if (key == "io-threads") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    opts.io_threads = *n;
   } else if (key == "offload-queue") {
     auto n = parse_count(key, text);
     if (!n)
@@ -109,12 +114,13 @@ caf::error apply(node_options& opts, std::string_view key,
   } else if (key == "tls-ca") {
     opts.tls_ca = std::string{text};
   } else {
-    return bad_arg(std::string{key}
-                   + ": unknown option (known: name, threads, log-level, "
-                     "scheduler, stop-timeout-ms, offload-threads, "
-                     "offload-queue, handle-signals, host, port, networking, "
-                     "heartbeat-ms, connection-timeout-ms, tls-certificate, "
-                     "tls-key, tls-ca, config)");
+    return bad_arg(
+        std::string{key}
+        + ": unknown option (known: name, threads, log-level, "
+          "scheduler, stop-timeout-ms, offload-threads, "
+          "offload-queue, io-threads, handle-signals, host, port, networking, "
+          "heartbeat-ms, connection-timeout-ms, tls-certificate, "
+          "tls-key, tls-ca, config)");
   }
   return caf::none;
 }
@@ -159,6 +165,10 @@ caf::error node_options::validate() const {
     return bad_arg("threads: at most 1024, got " + std::to_string(threads));
   if (name.empty())
     return bad_arg("name: must not be empty");
+  if (io_threads == 0)
+    return bad_arg("io-threads: must be at least 1, got 0");
+  if (io_threads > 64)
+    return bad_arg("io-threads: at most 64, got " + std::to_string(io_threads));
   if (offload_threads == 0)
     return bad_arg("offload-threads: must be at least 1, got 0");
   if (offload_threads > 1024)

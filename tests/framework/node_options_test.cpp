@@ -223,3 +223,19 @@ TEST_CASE("networking options parse from a TOML file", "[framework]") {
   REQUIRE_FALSE(err);
   CHECK_THAT(context_of(err.error()), Catch::Contains("port"));
 }
+
+TEST_CASE("io-threads parses from the command line and a file, and 0 is "
+          "refused",
+          "[framework]") {
+  CHECK(node_options{}.io_threads == 1);
+  auto opts = parse({"--io-threads=3"});
+  REQUIRE(opts);
+  CHECK(opts->io_threads == 3);
+  temp_file file{"[node]\nio-threads = 2\n"};
+  auto from_file = node_options::from_file(file.path);
+  REQUIRE(from_file);
+  CHECK(from_file->io_threads == 2);
+  auto zero = parse({"--io-threads", "0"});
+  REQUIRE_FALSE(zero);
+  CHECK(context_of(zero.error()).find("io-threads") != std::string::npos);
+}

@@ -54,6 +54,8 @@ enum class errc : uint8_t {
   resource_exhausted,
   /// Reading or writing a file, pipe or socket failed; the context names it.
   io_error,
+  /// A host name could not be resolved; the context names the host.
+  resolve_failed,
 };
 
 /// Returns the name of `x`, e.g. "timeout".

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -44,6 +45,9 @@ struct callback_state {
   caf::actor_addr target;
   caf::message_id rid;
   std::optional<caf::expected<T>> value;
+  /// Set from the actor's context after `start` returned; called there, at
+  /// most once, when the await ends before `done` was called.
+  std::function<void()> cancel;
 };
 
 template <class T>
@@ -53,6 +57,13 @@ class callback_wait final : public wait_base {
                 caf::expected<T>* out,
                 std::shared_ptr<callback_state<T>> st) noexcept
       : wait_base(std::move(s), h), out_(out), st_(std::move(st)) {}
+
+  // The wait ends (reply, timeout, cancellation or the actor's exit): an
+  // operation that has not called `done` yet is told to stop.
+  ~callback_wait() override {
+    if (st_->cancel && st_->claim())
+      st_->cancel();
+  }
 
  protected:
   void on_message(caf::type_erased_tuple& xs) override {
@@ -145,7 +156,11 @@ class [[nodiscard]] from_callback_awaitable {
     // Start the operation only now that the coroutine is suspended: a
     // `done` on another thread may resume it as soon as `start` runs.
     try {
-      start_(done_callback<T>{st});
+      using result = std::invoke_result_t<Start&, done_callback<T>>;
+      if constexpr (std::is_void_v<result>)
+        start_(done_callback<T>{st});
+      else
+        st->cancel = start_(done_callback<T>{st});
     } catch (...) {
       done_callback<T>{st}(detail::current_exception_error());
     }
@@ -171,6 +186,13 @@ class [[nodiscard]] from_callback_awaitable {
 /// was cancelled, `errc::unhandled_exception` when `start` threw. Only the
 /// first call of `done` counts; late calls are harmless. `done` holds only
 /// a weak reference to `self`.
+///
+/// Cancellation: `start` may return a canceller (anything convertible to
+/// `std::function<void()>`). When the await ends before `done` was called
+/// (timeout, task cancellation, `self` exiting), the canceller is called
+/// once, in `self`'s context, so the operation can stop early (close a
+/// socket, cancel a timer); it must not block, and `done` calls after it are
+/// ignored.
 ///
 /// Threading: use inside a `coactor::task` of `self`; `start` runs in
 /// `self`'s context and must not block.

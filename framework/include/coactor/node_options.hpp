@@ -99,6 +99,11 @@ struct node_options {
   /// without bound. Must be at least 1.
   std::size_t offload_queue = 10'000;
 
+  /// Threads that run the node's Asio `io_context` (coactor/io.hpp: sockets,
+  /// the HTTP client and server). They start on first use of `io::context`
+  /// and `node::stop` joins them. Must be 1..64.
+  std::size_t io_threads = 1;
+
   // -- networking (see coactor/remote.hpp) ------------------------------------
 
   /// The TCP port other nodes connect to; unset means the node does not
@@ -162,7 +167,8 @@ struct node_options {
   /// Parses command-line arguments on top of `base`. Accepted, each as
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
   /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
-  /// `--offload-queue`, `--handle-signals[=true|false]`, `--host`, `--port`,
+  /// `--offload-queue`, `--io-threads`, `--handle-signals[=true|false]`,
+  /// `--host`, `--port`,
   /// `--networking[=true|false]`, `--heartbeat-ms`, `--connection-timeout-ms`,
   /// `--tls-certificate`, `--tls-key`, `--tls-ca` and `--config FILE` (read
   /// at its position, so later arguments override it).
@@ -181,8 +187,8 @@ struct node_options {
 
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
-  /// `offload-threads`, `offload-queue`, `handle-signals`, `host`, `port`,
-  /// `networking`, `heartbeat-ms`, `connection-timeout-ms`,
+  /// `offload-threads`, `offload-queue`, `io-threads`, `handle-signals`,
+  /// `host`, `port`, `networking`, `heartbeat-ms`, `connection-timeout-ms`,
   /// `tls-certificate`, `tls-key`, `tls-ca`. Errors: `errc::invalid_config`
   /// naming the file, and the line and column or the key at fault.
   [[nodiscard]] static caf::expected<node_options>
