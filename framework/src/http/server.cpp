@@ -1,0 +1,292 @@
+// The HTTP server: routes, listener, handler actors and the node service
+// that closes servers when their node stops.
+#include "coactor/http/server.hpp"
+
+#include <boost/asio/post.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "../node_context.hpp"
+#include "coactor/error.hpp"
+#include "coactor/io.hpp"
+#include "coactor/node.hpp"
+#include "coactor/start.hpp"
+#include "server_state.hpp"
+
+namespace coactor::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// -- router -------------------------------------------------------------------
+
+namespace {
+
+router::entry make_entry(std::string method, std::string path) {
+  router::entry e;
+  e.method = std::move(method);
+  if (path.ends_with("/*")) {
+    path.pop_back(); // keeps the '/': "/kv/*" matches "/kv/..."
+    e.prefix = true;
+  }
+  e.path = std::move(path);
+  return e;
+}
+
+} // namespace
+
+router& router::route(std::string method, std::string path, task_handler fn) {
+  auto e = make_entry(std::move(method), std::move(path));
+  e.target = fn;
+  entries_.push_back(std::move(e));
+  return *this;
+}
+
+router& router::route(std::string method, std::string path, caf::actor target) {
+  auto e = make_entry(std::move(method), std::move(path));
+  e.target = std::move(target);
+  entries_.push_back(std::move(e));
+  return *this;
+}
+
+router& router::route(std::string method, std::string path,
+                      function_handler fn) {
+  auto e = make_entry(std::move(method), std::move(path));
+  e.target = std::move(fn);
+  entries_.push_back(std::move(e));
+  return *this;
+}
+
+namespace detail {
+
+// -- handler actors
+// -------------------------------------------------------------
+
+namespace {
+
+response error_response(const caf::error& err,
+                        const std::shared_ptr<spdlog::logger>& log) {
+  log->warn("a route failed: {}", describe(err));
+  if (is(err, errc::timeout))
+    return response::text(504, "the handler did not answer in time\n");
+  return response::text(500, "internal error\n");
+}
+
+caf::behavior handler_actor(caf::event_based_actor* self,
+                            std::shared_ptr<server_state> st) {
+  return {[self, st](http_call& call) {
+    const auto& e = st->routes.entries()[call.route];
+    auto slot = std::move(call.slot);
+    auto log = st->log;
+    if (auto* fn = std::get_if<task_handler>(&e.target)) {
+      start(self, (*fn)(self, std::move(call.req)),
+            [slot, log](caf::expected<response> r) {
+              slot->deliver(r ? std::move(*r) : error_response(r.error(), log));
+            });
+    } else if (auto* fn = std::get_if<function_handler>(&e.target)) {
+      try {
+        slot->deliver((*fn)(call.req));
+      } catch (const std::exception& x) {
+        slot->deliver(error_response(
+            make_error(errc::unhandled_exception, x.what()), log));
+      } catch (...) {
+        slot->deliver(
+            error_response(make_error(errc::unhandled_exception), log));
+      }
+    } else {
+      auto& target = std::get<caf::actor>(e.target);
+      self->request(target, st->opts.handler_timeout, std::move(call.req))
+          .then([slot](response& r) { slot->deliver(std::move(r)); },
+                [slot, log](caf::error& err) {
+                  slot->deliver(error_response(err, log));
+                });
+    }
+  }};
+}
+
+// -- the node service
+// -------------------------------------------------------------
+
+/// Closes every server of a node when the node stops (after its actors
+/// ended, before the I/O threads are joined).
+class server_registry final : public coactor::detail::node_service {
+ public:
+  explicit server_registry(coactor::detail::node_context&) {}
+
+  void add(const std::shared_ptr<server_state>& st) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    servers_.push_back(st);
+  }
+
+  void stop() override {
+    std::vector<std::weak_ptr<server_state>> xs;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      xs.swap(servers_);
+    }
+    for (auto& w : xs)
+      if (auto st = w.lock())
+        st->stop(std::chrono::milliseconds{500});
+  }
+
+ private:
+  std::mutex mtx_;
+  std::vector<std::weak_ptr<server_state>> servers_;
+};
+
+} // namespace
+
+// -- server_state
+// ---------------------------------------------------------------
+
+caf::error server_state::listen() {
+  auto where = opts.host + ":" + std::to_string(opts.port);
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(opts.host, ec);
+  if (ec)
+    return make_error(errc::invalid_argument, "http::serve: host '" + opts.host
+                                                  + "' is not an IP address");
+  tcp::endpoint ep{addr, opts.port};
+  if (acceptor.open(ep.protocol(), ec)
+      || acceptor.set_option(net::socket_base::reuse_address(true), ec)
+      || acceptor.bind(ep, ec)
+      || acceptor.listen(net::socket_base::max_listen_connections, ec))
+    return make_error(errc::io_error, "http::serve: cannot listen on " + where
+                                          + ": " + ec.message());
+  port = acceptor.local_endpoint().port();
+  return caf::none;
+}
+
+void server_state::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](
+                                                   boost::system::error_code ec,
+                                                   tcp::socket sock) {
+    if (ec) {
+      if (ec != net::error::operation_aborted && !self->stopping)
+        self->log->warn("accept failed: {}", ec.message());
+      if (!self->stopping && self->acceptor.is_open())
+        self->accept();
+      return;
+    }
+    bool refuse = false;
+    {
+      std::lock_guard<std::mutex> guard{self->mtx};
+      refuse = self->sessions.size() >= self->opts.max_connections;
+    }
+    if (refuse)
+      ++self->rejected;
+    start_session(self, std::move(sock), refuse);
+    self->accept();
+  });
+}
+
+void server_state::opened(const std::shared_ptr<session>& s) {
+  std::lock_guard<std::mutex> guard{mtx};
+  sessions.insert(s);
+}
+
+void server_state::closed(session* s) {
+  std::shared_ptr<session> last; // destroyed outside the lock
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto i = sessions.begin(); i != sessions.end(); ++i)
+      if (i->get() == s) {
+        last = *i;
+        sessions.erase(i);
+        break;
+      }
+  }
+  cv.notify_all();
+}
+
+void server_state::stop(std::chrono::milliseconds deadline) {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (stopped)
+      return;
+    stopped = true;
+  }
+  stopping = true;
+  net::post(acceptor.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor.close(ignored);
+  });
+  auto close_all = [this](bool force) {
+    std::vector<std::shared_ptr<session>> xs;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      xs.assign(sessions.begin(), sessions.end());
+    }
+    for (auto& s : xs)
+      close_session(s, force);
+  };
+  close_all(false);
+  std::unique_lock<std::mutex> guard{mtx};
+  if (!cv.wait_for(guard, deadline, [this] { return sessions.empty(); })) {
+    log->warn("http server on port {}: {} connection(s) still busy at the "
+              "stop deadline; closing them",
+              port, sessions.size());
+    guard.unlock();
+    close_all(true);
+    guard.lock();
+    cv.wait_for(guard, std::chrono::seconds{1},
+                [this] { return sessions.empty(); });
+  }
+  for (auto& h : handlers)
+    caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+}
+
+} // namespace detail
+
+// -- server -------------------------------------------------------------------
+
+uint16_t server::port() const noexcept {
+  return st_->port;
+}
+
+std::string server::url() const {
+  return "http://" + st_->opts.host + ":" + std::to_string(st_->port);
+}
+
+server_stats server::stats() const {
+  server_stats x;
+  x.requests = st_->requests;
+  x.rejected_connections = st_->rejected;
+  x.malformed = st_->malformed;
+  std::lock_guard<std::mutex> guard{st_->mtx};
+  x.open_connections = st_->sessions.size();
+  return x;
+}
+
+void server::stop(std::chrono::milliseconds deadline) {
+  st_->stop(deadline);
+}
+
+caf::expected<server> serve(node& n, server_options opts, router routes) {
+  if (opts.max_connections == 0)
+    return make_error(errc::invalid_argument,
+                      "http::serve: max_connections must be at least 1");
+  if (opts.read_timeout.count() <= 0 || opts.handler_timeout.count() <= 0)
+    return make_error(errc::invalid_argument,
+                      "http::serve: read_timeout and handler_timeout must be "
+                      "positive");
+  // The I/O service first: services stop in reverse order, so the servers
+  // close before the I/O threads are joined.
+  auto ioc = io::context(n);
+  if (!ioc)
+    return std::move(ioc.error());
+  auto* ctx = n.context();
+  auto st = std::make_shared<detail::server_state>(
+      **ioc, std::move(opts), std::move(routes), ctx->logger("http"));
+  if (auto err = st->listen())
+    return err;
+  auto count = st->opts.handler_actors != 0 ? st->opts.handler_actors
+                                            : n.options().threads;
+  for (std::size_t i = 0; i < count; ++i)
+    st->handlers.push_back(n.spawn(detail::handler_actor, st));
+  ctx->service<detail::server_registry>().add(st);
+  net::post(st->acceptor.get_executor(), [st] { st->accept(); });
+  st->log->debug("serving on {}:{}", st->opts.host, st->port);
+  return server{st};
+}
+
+} // namespace coactor::http

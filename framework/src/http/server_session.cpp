@@ -1,0 +1,246 @@
+// One HTTP connection of a server: Beast reads and writes on the session's
+// strand; requests go to handler actors, responses come back in order.
+#include <optional>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <caf/send.hpp>
+
+#include "server_state.hpp"
+
+namespace coactor::http::detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+/// Finds the route for `req`: its index, or 404 / 405 as a response.
+std::variant<std::size_t, response> match(const router& routes,
+                                          const request& req) {
+  std::string allow;
+  auto path = req.path();
+  const auto& xs = routes.entries();
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const auto& e = xs[i];
+    bool hit = e.prefix ? path.starts_with(e.path) : path == e.path;
+    if (!hit)
+      continue;
+    if (e.method == req.method)
+      return i;
+    if (allow.find(e.method) == std::string::npos)
+      allow += (allow.empty() ? "" : ", ") + e.method;
+  }
+  if (allow.empty())
+    return response::text(404, "no route for " + std::string{path} + "\n");
+  auto r = response::text(405, req.method + " is not allowed here\n");
+  r.fields.emplace_back("Allow", allow);
+  return r;
+}
+
+} // namespace
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<server_state> st, tcp::socket sock)
+      : st_(std::move(st)), stream_(std::move(sock)),
+        handler_timer_(stream_.get_executor()) {}
+
+  void run(bool refuse) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
+      if (refuse)
+        self->send(response::text(503, "too many connections\n"), false);
+      else
+        self->read();
+    });
+  }
+
+  [[nodiscard]] net::any_io_executor executor() {
+    return stream_.get_executor();
+  }
+
+  /// On the strand: a response from a handler (or the handler timeout).
+  void on_reply(response r) {
+    if (!busy_ || closed_)
+      return;
+    handler_timer_.cancel();
+    send(std::move(r), keep_alive_ && !st_->stopping);
+  }
+
+  /// On the strand: close now if idle, else after the current response.
+  void close_soon(bool force) {
+    if (force || !busy_)
+      close();
+    // else: `send` sees `stopping` and closes after writing.
+  }
+
+ private:
+  void read() {
+    if (st_->stopping) {
+      close();
+      return;
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<std::size_t>(st_->opts.max_header_bytes, UINT32_MAX)));
+    parser_->body_limit(st_->opts.max_body_bytes);
+    stream_.expires_after(st_->opts.read_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (closed_)
+      return;
+    if (ec) {
+      on_read_error(ec);
+      return;
+    }
+    auto msg = parser_->release();
+    request req;
+    req.method = std::string{msg.method_string()};
+    req.target = std::string{msg.target()};
+    for (const auto& f : msg)
+      req.fields.emplace_back(std::string{f.name_string()},
+                              std::string{f.value()});
+    req.body = std::move(msg.body());
+    keep_alive_ = msg.keep_alive();
+    busy_ = true;
+    stream_.expires_never();
+    auto m = match(st_->routes, req);
+    if (auto* r = std::get_if<response>(&m)) {
+      send(std::move(*r), keep_alive_ && !st_->stopping);
+      return;
+    }
+    auto slot = std::make_shared<reply_slot>(weak_from_this(),
+                                             stream_.get_executor());
+    handler_timer_.expires_after(st_->opts.handler_timeout);
+    handler_timer_.async_wait([slot](beast::error_code e) {
+      if (!e)
+        slot->deliver(response::text(504, "the handler did not answer in "
+                                          "time\n"));
+    });
+    const auto& hs = st_->handlers;
+    auto& target = hs[st_->next_handler.fetch_add(1) % hs.size()];
+    caf::anon_send(target, http_call{std::get<std::size_t>(m), std::move(req),
+                                     std::move(slot)});
+  }
+
+  void on_read_error(beast::error_code ec) {
+    // A peer that closed or went idle between requests is no error.
+    bool begun = buffer_.size() > 0 || (parser_ && parser_->got_some());
+    if (ec == bhttp::error::end_of_stream
+        || (!begun && ec == beast::error::timeout)) {
+      close();
+      return;
+    }
+    unsigned status = 400;
+    std::string why = "malformed request: " + ec.message();
+    if (ec == beast::error::timeout) {
+      status = 408;
+      why = "request not complete within the read timeout";
+    } else if (ec == bhttp::error::header_limit) {
+      status = 431;
+      why = "request header fields too large";
+    } else if (ec == bhttp::error::body_limit) {
+      status = 413;
+      why = "request body too large";
+    } else if (ec == net::error::connection_reset || ec == net::error::eof
+               || ec == bhttp::error::partial_message) {
+      close();
+      return;
+    }
+    ++st_->malformed;
+    st_->log->debug("{}: {} ({})", peer(), why, status);
+    busy_ = true;
+    send(response::text(status, why + "\n"), false);
+  }
+
+  void send(response r, bool keep_alive) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(11);
+    res->result(r.status);
+    for (auto& [k, v] : r.fields)
+      res->insert(k, v);
+    res->set(bhttp::field::server, "coactor");
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    keep_alive_ = keep_alive;
+    ++st_->requests;
+    stream_.expires_after(st_->opts.read_timeout); // a peer that never reads
+    bhttp::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+          self->on_write(ec);
+        });
+  }
+
+  void on_write(beast::error_code ec) {
+    busy_ = false;
+    if (ec || !keep_alive_ || st_->stopping) {
+      close();
+      return;
+    }
+    read();
+  }
+
+  void close() {
+    if (closed_)
+      return;
+    closed_ = true;
+    handler_timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+    st_->closed(this);
+  }
+
+  std::string peer() {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    return ec ? std::string{"a peer"}
+              : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  std::shared_ptr<server_state> st_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  net::steady_timer handler_timer_;
+  bool keep_alive_ = true;
+  bool busy_ = false; // a request is being handled or answered
+  bool closed_ = false;
+};
+
+reply_slot::~reply_slot() {
+  deliver(response::text(503, "the server stopped before the handler "
+                              "answered\n"));
+}
+
+void reply_slot::deliver(response r) {
+  if (done_.exchange(true))
+    return;
+  if (auto s = session_.lock())
+    net::post(ex_,
+              [s, r = std::move(r)]() mutable { s->on_reply(std::move(r)); });
+}
+
+void start_session(const std::shared_ptr<server_state>& st, tcp::socket sock,
+                   bool refuse) {
+  auto s = std::make_shared<session>(st, std::move(sock));
+  st->opened(s);
+  s->run(refuse);
+}
+
+void close_session(const std::shared_ptr<session>& s, bool force) {
+  // The session's executor is its socket's strand; reach it through a post.
+  net::post(s->executor(), [s, force] { s->close_soon(force); });
+}
+
+} // namespace coactor::http::detail

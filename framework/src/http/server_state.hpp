@@ -1,0 +1,105 @@
+// Private: the shared state of one HTTP server, its sessions and the
+// messages between sessions (I/O threads) and handler actors.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <spdlog/logger.h>
+
+#include "coactor/http/server.hpp"
+
+namespace coactor::http::detail {
+
+class session;
+
+/// The way back from a handler to its session: exactly one response is
+/// delivered, posted onto the session's strand. A slot destroyed without a
+/// response (its handler actor exited) answers 503, so no request is left
+/// without an answer.
+class reply_slot {
+ public:
+  reply_slot(std::weak_ptr<session> s, boost::asio::any_io_executor ex)
+      : session_(std::move(s)), ex_(std::move(ex)) {}
+  reply_slot(const reply_slot&) = delete;
+  reply_slot& operator=(const reply_slot&) = delete;
+  ~reply_slot();
+
+  /// Delivers `r` unless a response was delivered already. Any thread.
+  void deliver(response r);
+
+ private:
+  std::atomic<bool> done_{false};
+  std::weak_ptr<session> session_;
+  boost::asio::any_io_executor ex_;
+};
+
+/// One request on its way to a handler actor.
+struct http_call {
+  std::size_t route = 0;
+  request req;
+  std::shared_ptr<reply_slot> slot;
+};
+
+/// Shared by the listener, every session and the handle.
+class server_state : public std::enable_shared_from_this<server_state> {
+ public:
+  server_state(boost::asio::io_context& ioc, server_options opts, router routes,
+               std::shared_ptr<spdlog::logger> log)
+      : ioc(ioc), opts(std::move(opts)), routes(std::move(routes)),
+        log(std::move(log)), acceptor(boost::asio::make_strand(ioc)) {}
+
+  /// Binds and listens; errors name the address.
+  caf::error listen();
+
+  /// Accepts the next connection (on the acceptor's strand).
+  void accept();
+
+  /// Closes the listener, waits for in-flight requests up to `deadline`,
+  /// then closes everything left. Blocks; not on an I/O thread.
+  void stop(std::chrono::milliseconds deadline);
+
+  // Called by sessions (any I/O thread).
+  void opened(const std::shared_ptr<session>& s);
+  void closed(session* s);
+
+  boost::asio::io_context& ioc;
+  const server_options opts;
+  const router routes;
+  std::shared_ptr<spdlog::logger> log;
+  boost::asio::ip::tcp::acceptor acceptor;
+  std::vector<caf::actor> handlers; // set once before the first accept
+  std::atomic<std::size_t> next_handler{0};
+  uint16_t port = 0;
+  std::atomic<bool> stopping{false};
+
+  std::atomic<std::size_t> requests{0};
+  std::atomic<std::size_t> rejected{0};
+  std::atomic<std::size_t> malformed{0};
+
+  mutable std::mutex mtx;
+  std::condition_variable cv;
+  std::unordered_set<std::shared_ptr<session>> sessions; // open ones
+  bool stopped = false;
+};
+
+/// Starts serving one accepted connection (or refusing it with 503).
+void start_session(const std::shared_ptr<server_state>& st,
+                   boost::asio::ip::tcp::socket sock, bool refuse);
+
+/// Asks a session to close once it is idle (or at once with `force`).
+void close_session(const std::shared_ptr<session>& s, bool force);
+
+} // namespace coactor::http::detail
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(coactor::http::detail::http_call)
