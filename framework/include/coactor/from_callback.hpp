@@ -58,26 +58,35 @@ class callback_wait final : public wait_base {
                 std::shared_ptr<callback_state<T>> st) noexcept
       : wait_base(std::move(s), h), out_(out), st_(std::move(st)) {}
 
-  // The wait ends (reply, timeout, cancellation or the actor's exit): an
-  // operation that has not called `done` yet is told to stop.
-  ~callback_wait() override {
+  // The actor exited (CAF drops the wait without running it): an operation
+  // that has not called `done` yet is told to stop.
+  ~callback_wait() override { stop_operation(); }
+
+ protected:
+  void on_message(caf::type_erased_tuple& xs) override {
+    if (auto err = error_in(xs)) { // the timeout
+      stop_operation();
+      *out_ = map_reply_error(*err, "from_callback: no call to done");
+    } else if (st_->value) {
+      *out_ = std::move(*st_->value);
+    } else {
+      *out_ = make_error(errc::unexpected_reply, "from_callback");
+    }
+  }
+
+  void set_error(caf::error err) override { // the task was cancelled
+    stop_operation();
+    *out_ = std::move(err);
+  }
+
+ private:
+  // Before the task resumes, so that it never sees the wait ended while the
+  // operation still runs. At most once (`claim`), never after `done`.
+  void stop_operation() {
     if (st_->cancel && st_->claim())
       st_->cancel();
   }
 
- protected:
-  void on_message(caf::type_erased_tuple& xs) override {
-    if (auto err = error_in(xs))
-      *out_ = map_reply_error(*err, "from_callback: no call to done");
-    else if (st_->value)
-      *out_ = std::move(*st_->value);
-    else
-      *out_ = make_error(errc::unexpected_reply, "from_callback");
-  }
-
-  void set_error(caf::error err) override { *out_ = std::move(err); }
-
- private:
   caf::expected<T>* out_;
   std::shared_ptr<callback_state<T>> st_;
 };
@@ -191,7 +200,8 @@ class [[nodiscard]] from_callback_awaitable {
 /// `std::function<void()>`). When the await ends before `done` was called
 /// (timeout, task cancellation, `self` exiting), the canceller is called
 /// once, in `self`'s context, so the operation can stop early (close a
-/// socket, cancel a timer); it must not block, and `done` calls after it are
+/// socket, cancel a timer); on a timeout or a cancellation it runs before
+/// the task resumes. It must not block, and `done` calls after it are
 /// ignored.
 ///
 /// Threading: use inside a `coactor::task` of `self`; `start` runs in
