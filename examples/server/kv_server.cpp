@@ -3,13 +3,13 @@
 // pipeline over each POSTed text. SIGTERM or SIGINT stops it gracefully.
 //
 //   kv_server [--port=N] [node options...]
-//   curl -X PUT --data 'blue' http://127.0.0.1:N/kv/color
-//   curl http://127.0.0.1:N/kv/color            →
-//   {"key":"color","value":"blue"} curl --data 'the cat saw the dog'
-//   http://127.0.0.1:N/words curl http://127.0.0.1:N/words/top           →
-//   {"the":2,...}
+//   curl -X PUT --data blue http://127.0.0.1:N/kv/color
+//   curl http://127.0.0.1:N/kv/color      # {"key":"color","value":"blue"}
+//   curl --data 'the cat saw the dog' http://127.0.0.1:N/words
+//   curl http://127.0.0.1:N/words/top     # {"the":2,...}
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -168,7 +169,7 @@ http::response top_words(const http::request&) {
   }
   std::stable_sort(top.begin(), top.end(),
                    [](auto& a, auto& b) { return a.second > b.second; });
-  json out = json::object();
+  nlohmann::ordered_json out = nlohmann::ordered_json::object(); // by count
   for (std::size_t i = 0; i < std::min<std::size_t>(10, top.size()); ++i)
     out[top[i].first] = top[i].second;
   return http::response::json(200, out.dump());
@@ -189,10 +190,18 @@ int main(int argc, char** argv) {
   std::vector<const char*> node_args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg.starts_with("--port="))
-      sopts.port = static_cast<uint16_t>(std::stoi(arg.substr(7)));
-    else
+    if (!arg.starts_with("--port=")) {
       node_args.push_back(argv[i]);
+      continue;
+    }
+    auto digits = std::string_view{arg}.substr(7);
+    auto [end, ec] = std::from_chars(digits.data(),
+                                     digits.data() + digits.size(), sopts.port);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) {
+      std::fprintf(stderr, "kv_server: --port wants 0..65535, not '%s'\n",
+                   std::string{digits}.c_str());
+      return 2;
+    }
   }
   coactor::node_options defaults;
   defaults.name = "kv-server";

@@ -89,7 +89,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   exchange(net::io_context& ioc, client_pool& pool, request req,
            client_options opts, done_callback<response> done)
       : ioc_(ioc), pool_(pool), req_(std::move(req)), opts_(std::move(opts)),
-        done_(std::move(done)), ex_(net::make_strand(ioc)), resolver_(ex_),
+        done_(std::move(done)), ex_(pool.strand(ioc)), resolver_(ex_),
         timer_(ex_), deadline_(clock_type::now() + opts_.timeout) {}
 
   void run(url_parts u, std::string url) {
@@ -254,6 +254,13 @@ class exchange : public std::enable_shared_from_this<exchange> {
     if (ec)
       return retry_or_fail(errc::connection_failed, ec);
     auto msg = parser_->release();
+    // Beast's limit stops the read early; this holds the contract whatever
+    // path the parser took.
+    if (msg.body().size() > opts_.max_body_bytes)
+      return finish(make_error(errc::resource_exhausted,
+                               context("the response body exceeds "
+                                       + std::to_string(opts_.max_body_bytes)
+                                       + " bytes (max_body_bytes)")));
     response r;
     r.status = msg.result_int();
     for (const auto& f : msg)

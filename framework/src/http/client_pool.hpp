@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -88,6 +90,17 @@ using acquire_handler = std::function<void(connection_ptr)>;
 class client_pool final : public coactor::detail::node_service {
  public:
   explicit client_pool(coactor::detail::node_context&) {}
+
+  /// The one strand on which every exchange and connection of the node
+  /// runs: a kept connection moves from exchange to exchange, and its
+  /// stream and the exchange's state must be used on the same strand.
+  [[nodiscard]] net::strand<net::io_context::executor_type>
+  strand(net::io_context& ioc) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!strand_)
+      strand_.emplace(net::make_strand(ioc));
+    return *strand_;
+  }
 
   /// Calls `h` (inline or later, from another exchange's release) once a
   /// connection to `key` may be used: with an idle one, or with null to
@@ -175,6 +188,7 @@ class client_pool final : public coactor::detail::node_service {
 
   std::mutex mtx_;
   std::map<std::string, host_state> hosts_;
+  std::optional<net::strand<net::io_context::executor_type>> strand_;
   std::size_t next_ticket_ = 0;
   bool stopped_ = false;
 };

@@ -2,6 +2,8 @@
 // that closes servers when their node stops.
 #include "coactor/http/server.hpp"
 
+#include <future>
+
 #include <boost/asio/post.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -58,15 +60,14 @@ router& router::route(std::string method, std::string path,
 
 namespace detail {
 
-// -- handler actors
-// -------------------------------------------------------------
+// -- handler actors -----------------------------------------------------------
 
 namespace {
 
 response error_response(const caf::error& err,
                         const std::shared_ptr<spdlog::logger>& log) {
   log->warn("a route failed: {}", describe(err));
-  if (is(err, errc::timeout))
+  if (is(err, errc::timeout) || err == caf::sec::request_timeout)
     return response::text(504, "the handler did not answer in time\n");
   return response::text(500, "internal error\n");
 }
@@ -103,8 +104,7 @@ caf::behavior handler_actor(caf::event_based_actor* self,
   }};
 }
 
-// -- the node service
-// -------------------------------------------------------------
+// -- the node service ---------------------------------------------------------
 
 /// Closes every server of a node when the node stops (after its actors
 /// ended, before the I/O threads are joined).
@@ -135,8 +135,7 @@ class server_registry final : public coactor::detail::node_service {
 
 } // namespace
 
-// -- server_state
-// ---------------------------------------------------------------
+// -- server_state -------------------------------------------------------------
 
 caf::error server_state::listen() {
   auto where = opts.host + ":" + std::to_string(opts.port);
@@ -146,37 +145,43 @@ caf::error server_state::listen() {
     return make_error(errc::invalid_argument, "http::serve: host '" + opts.host
                                                   + "' is not an IP address");
   tcp::endpoint ep{addr, opts.port};
-  if (acceptor.open(ep.protocol(), ec)
-      || acceptor.set_option(net::socket_base::reuse_address(true), ec)
-      || acceptor.bind(ep, ec)
-      || acceptor.listen(net::socket_base::max_listen_connections, ec))
+  auto& acc = *acceptor;
+  if (acc.open(ep.protocol(), ec)
+      || acc.set_option(net::socket_base::reuse_address(true), ec)
+      || acc.bind(ep, ec)
+      || acc.listen(net::socket_base::max_listen_connections, ec))
     return make_error(errc::io_error, "http::serve: cannot listen on " + where
                                           + ": " + ec.message());
-  port = acceptor.local_endpoint().port();
+  port = acc.local_endpoint().port();
   return caf::none;
 }
 
 void server_state::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](
-                                                   boost::system::error_code ec,
-                                                   tcp::socket sock) {
-    if (ec) {
-      if (ec != net::error::operation_aborted && !self->stopping)
-        self->log->warn("accept failed: {}", ec.message());
-      if (!self->stopping && self->acceptor.is_open())
+  // On the strand; `stop` resets the acceptor there too.
+  if (stopping || !acceptor || !acceptor->is_open())
+    return;
+  acceptor->async_accept(
+      net::make_strand(ioc),
+      [self = shared_from_this()](boost::system::error_code ec,
+                                  tcp::socket sock) {
+        if (self->stopping)
+          return; // `sock` closes on destruction
+        if (ec) {
+          if (ec != net::error::operation_aborted)
+            self->log->warn("accept failed: {}", ec.message());
+          self->accept();
+          return;
+        }
+        bool refuse = false;
+        {
+          std::lock_guard<std::mutex> guard{self->mtx};
+          refuse = self->sessions.size() >= self->opts.max_connections;
+        }
+        if (refuse)
+          ++self->rejected;
+        start_session(self, std::move(sock), refuse);
         self->accept();
-      return;
-    }
-    bool refuse = false;
-    {
-      std::lock_guard<std::mutex> guard{self->mtx};
-      refuse = self->sessions.size() >= self->opts.max_connections;
-    }
-    if (refuse)
-      ++self->rejected;
-    start_session(self, std::move(sock), refuse);
-    self->accept();
-  });
+      });
 }
 
 void server_state::opened(const std::shared_ptr<session>& s) {
@@ -206,9 +211,15 @@ void server_state::stop(std::chrono::milliseconds deadline) {
     stopped = true;
   }
   stopping = true;
-  net::post(acceptor.get_executor(), [self = shared_from_this()] {
+  // Close the listener on its strand and wait for it, so that nothing of
+  // the io_context is left in this state (a handle may outlive the node).
+  std::promise<void> closed_listener;
+  auto listener_done = closed_listener.get_future();
+  net::post(*strand, [self = shared_from_this(), &closed_listener] {
     boost::system::error_code ignored;
-    self->acceptor.close(ignored);
+    self->acceptor->close(ignored);
+    self->acceptor.reset();
+    closed_listener.set_value();
   });
   auto close_all = [this](bool force) {
     std::vector<std::shared_ptr<session>> xs;
@@ -220,18 +231,30 @@ void server_state::stop(std::chrono::milliseconds deadline) {
       close_session(s, force);
   };
   close_all(false);
-  std::unique_lock<std::mutex> guard{mtx};
-  if (!cv.wait_for(guard, deadline, [this] { return sessions.empty(); })) {
-    log->warn("http server on port {}: {} connection(s) still busy at the "
-              "stop deadline; closing them",
-              port, sessions.size());
-    guard.unlock();
-    close_all(true);
-    guard.lock();
-    cv.wait_for(guard, std::chrono::seconds{1},
-                [this] { return sessions.empty(); });
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    if (!cv.wait_for(guard, deadline, [this] { return sessions.empty(); })) {
+      log->warn("http server on port {}: {} connection(s) still busy at the "
+                "stop deadline; closing them",
+                port, sessions.size());
+      guard.unlock();
+      close_all(true);
+      guard.lock();
+      cv.wait_for(guard, std::chrono::seconds{1},
+                  [this] { return sessions.empty(); });
+    }
   }
-  for (auto& h : handlers)
+  if (listener_done.wait_for(std::chrono::seconds{1})
+      == std::future_status::ready)
+    strand.reset();
+  else // the I/O threads are stuck; leave the strand, better than a crash
+    log->warn("http server on port {}: the listener did not close", port);
+  std::vector<caf::actor> hs;
+  {
+    std::lock_guard<std::mutex> guard{handlers_mtx};
+    hs.swap(handlers);
+  }
+  for (auto& h : hs)
     caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
 }
 
@@ -284,7 +307,7 @@ caf::expected<server> serve(node& n, server_options opts, router routes) {
   for (std::size_t i = 0; i < count; ++i)
     st->handlers.push_back(n.spawn(detail::handler_actor, st));
   ctx->service<detail::server_registry>().add(st);
-  net::post(st->acceptor.get_executor(), [st] { st->accept(); });
+  net::post(*st->strand, [st] { st->accept(); });
   st->log->debug("serving on {}:{}", st->opts.host, st->port);
   return server{st};
 }

@@ -48,7 +48,8 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(std::shared_ptr<server_state> st, tcp::socket sock)
       : st_(std::move(st)), stream_(std::move(sock)),
-        handler_timer_(stream_.get_executor()) {}
+        handler_timer_(stream_.get_executor()),
+        read_timer_(stream_.get_executor()) {}
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
@@ -88,15 +89,33 @@ class session : public std::enable_shared_from_this<session> {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(st_->opts.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(st_->opts.max_body_bytes);
-    stream_.expires_after(st_->opts.read_timeout);
+    // Our own timer, not the stream's: an expired tcp_stream closes the
+    // socket, and a begun request still has to get its 408.
+    stream_.expires_never();
+    auto gen = ++read_gen_;
+    read_timed_out_ = false;
+    read_timer_.expires_after(st_->opts.read_timeout);
+    read_timer_.async_wait(
+        [weak = weak_from_this(), gen](beast::error_code ec) {
+          auto self = weak.lock();
+          if (ec || !self || self->read_gen_ != gen || self->closed_)
+            return;
+          self->read_timed_out_ = true;
+          beast::error_code ignored;
+          self->stream_.socket().cancel(ignored);
+        });
     bhttp::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    ++read_gen_; // a late timer must not cancel what comes next
+    read_timer_.cancel();
     if (closed_)
       return;
+    if (ec && read_timed_out_)
+      ec = beast::error::timeout;
     if (ec) {
       on_read_error(ec);
       return;
@@ -120,13 +139,18 @@ class session : public std::enable_shared_from_this<session> {
     auto slot = std::make_shared<reply_slot>(weak_from_this(),
                                              stream_.get_executor());
     handler_timer_.expires_after(st_->opts.handler_timeout);
-    handler_timer_.async_wait([slot](beast::error_code e) {
-      if (!e)
-        slot->deliver(response::text(504, "the handler did not answer in "
-                                          "time\n"));
-    });
-    const auto& hs = st_->handlers;
-    auto& target = hs[st_->next_handler.fetch_add(1) % hs.size()];
+    // Weak: a slot dropped by its handler actor answers 503 at once.
+    handler_timer_.async_wait(
+        [weak = std::weak_ptr<reply_slot>{slot}](beast::error_code e) {
+          if (auto slot = weak.lock(); slot && !e)
+            slot->deliver(response::text(504, "the handler did not answer "
+                                              "in time\n"));
+        });
+    auto target = st_->next_handler_actor();
+    if (!target) { // the node is stopping
+      slot->deliver(response::text(503, "the server is stopping\n"));
+      return;
+    }
     caf::anon_send(target, http_call{std::get<std::size_t>(m), std::move(req),
                                      std::move(slot)});
   }
@@ -195,6 +219,7 @@ class session : public std::enable_shared_from_this<session> {
       return;
     closed_ = true;
     handler_timer_.cancel();
+    read_timer_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -213,6 +238,9 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   net::steady_timer handler_timer_;
+  net::steady_timer read_timer_;
+  std::uint64_t read_gen_ = 0;
+  bool read_timed_out_ = false;
   bool keep_alive_ = true;
   bool busy_ = false; // a request is being handled or answered
   bool closed_ = false;

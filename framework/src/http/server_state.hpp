@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <spdlog/logger.h>
 
@@ -57,7 +59,9 @@ class server_state : public std::enable_shared_from_this<server_state> {
   server_state(boost::asio::io_context& ioc, server_options opts, router routes,
                std::shared_ptr<spdlog::logger> log)
       : ioc(ioc), opts(std::move(opts)), routes(std::move(routes)),
-        log(std::move(log)), acceptor(boost::asio::make_strand(ioc)) {}
+        log(std::move(log)), strand(boost::asio::make_strand(ioc)) {
+    acceptor.emplace(*strand);
+  }
 
   /// Binds and listens; errors name the address.
   caf::error listen();
@@ -77,9 +81,24 @@ class server_state : public std::enable_shared_from_this<server_state> {
   const server_options opts;
   const router routes;
   std::shared_ptr<spdlog::logger> log;
-  boost::asio::ip::tcp::acceptor acceptor;
-  std::vector<caf::actor> handlers; // set once before the first accept
-  std::atomic<std::size_t> next_handler{0};
+  // Both reset by `stop`: nothing of the io_context may outlive the node.
+  std::optional<boost::asio::strand<boost::asio::io_context::executor_type>>
+      strand;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor; // on `strand`
+  /// Returns the next handler actor (round robin), or an invalid handle
+  /// once stopped. Any thread.
+  caf::actor next_handler_actor() {
+    std::lock_guard<std::mutex> guard{handlers_mtx};
+    if (handlers.empty())
+      return {};
+    return handlers[next_handler++ % handlers.size()];
+  }
+
+  // Strong (nothing else keeps them alive); cleared by `stop`, so a handle
+  // kept after node stop holds no actor.
+  std::mutex handlers_mtx;
+  std::vector<caf::actor> handlers;
+  std::size_t next_handler = 0;
   uint16_t port = 0;
   std::atomic<bool> stopping{false};
 

@@ -109,7 +109,8 @@ class server_state;
 /// server runs until `stop` or until its node stops (which closes it too).
 ///
 /// Threading: every member may be called from any thread except the
-/// node's I/O threads.
+/// node's I/O threads (see `stop` for the one that blocks). The handle may
+/// outlive the node; it then only reports.
 class server {
  public:
   /// @private
@@ -128,7 +129,9 @@ class server {
   /// Stops gracefully: no new connections; requests being handled finish
   /// and are answered (with `Connection: close`) for at most `deadline`;
   /// idle connections close at once; whatever is left then is closed.
-  /// Blocks until done. Idempotent.
+  /// Blocks until done (at most about `deadline` plus one second), so call
+  /// it from a non-actor thread, never from an I/O thread or an actor.
+  /// Idempotent; a no-op once the node stopped (which stopped the server).
   void stop(std::chrono::milliseconds deadline);
 
  private:
