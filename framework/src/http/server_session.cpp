@@ -48,8 +48,7 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(std::shared_ptr<server_state> st, tcp::socket sock)
       : st_(std::move(st)), stream_(std::move(sock)),
-        handler_timer_(stream_.get_executor()),
-        read_timer_(stream_.get_executor()) {}
+        timer_(stream_.get_executor()) {}
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
@@ -68,7 +67,6 @@ class session : public std::enable_shared_from_this<session> {
   void on_reply(response r) {
     if (!busy_ || closed_)
       return;
-    handler_timer_.cancel();
     send(std::move(r), keep_alive_ && !st_->stopping);
   }
 
@@ -80,6 +78,63 @@ class session : public std::enable_shared_from_this<session> {
   }
 
  private:
+  using clock_type = net::steady_timer::clock_type;
+
+  /// What the connection waits for; each phase has a deadline.
+  enum class phase {
+    none,     // between steps (no deadline)
+    reading,  // a request, or the next one on a kept connection: 408 / close
+    handling, // a handler's answer: 504
+    writing,  // the peer taking the response: close
+  };
+
+  // Enters `p`, due within `limit`. Our own timer, not the stream's: an
+  // expired tcp_stream closes the socket, and a begun request still has to
+  // get its 408.
+  void expect(phase p, std::chrono::milliseconds limit) {
+    phase_ = p;
+    deadline_ = clock_type::now() + limit;
+    if (!timer_armed_ || deadline_ < timer_expiry_)
+      arm();
+  }
+
+  void arm() {
+    timer_armed_ = true;
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_); // aborts an earlier wait
+    timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (self && ec != net::error::operation_aborted)
+        self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    timer_armed_ = false;
+    if (closed_ || phase_ == phase::none)
+      return;
+    if (clock_type::now() < deadline_) { // the phase began after arming
+      arm();
+      return;
+    }
+    beast::error_code ignored;
+    switch (phase_) {
+      case phase::reading:
+        read_timed_out_ = true;
+        stream_.socket().cancel(ignored); // on_read answers 408 or closes
+        break;
+      case phase::handling:
+        if (auto slot = slot_.lock())
+          slot->deliver(response::text(504, "the handler did not answer in "
+                                            "time\n"));
+        break;
+      case phase::writing:
+        stream_.socket().cancel(ignored); // on_write closes
+        break;
+      case phase::none: break;
+    }
+  }
+
   void read() {
     if (st_->stopping) {
       close();
@@ -89,29 +144,15 @@ class session : public std::enable_shared_from_this<session> {
     parser_->header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(st_->opts.max_header_bytes, UINT32_MAX)));
     parser_->body_limit(st_->opts.max_body_bytes);
-    // Our own timer, not the stream's: an expired tcp_stream closes the
-    // socket, and a begun request still has to get its 408.
-    stream_.expires_never();
-    auto gen = ++read_gen_;
     read_timed_out_ = false;
-    read_timer_.expires_after(st_->opts.read_timeout);
-    read_timer_.async_wait(
-        [weak = weak_from_this(), gen](beast::error_code ec) {
-          auto self = weak.lock();
-          if (ec || !self || self->read_gen_ != gen || self->closed_)
-            return;
-          self->read_timed_out_ = true;
-          beast::error_code ignored;
-          self->stream_.socket().cancel(ignored);
-        });
+    expect(phase::reading, st_->opts.read_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    ++read_gen_; // a late timer must not cancel what comes next
-    read_timer_.cancel();
+    phase_ = phase::none;
     if (closed_)
       return;
     if (ec && read_timed_out_)
@@ -130,7 +171,6 @@ class session : public std::enable_shared_from_this<session> {
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     busy_ = true;
-    stream_.expires_never();
     auto m = match(st_->routes, req);
     if (auto* r = std::get_if<response>(&m)) {
       send(std::move(*r), keep_alive_ && !st_->stopping);
@@ -138,14 +178,9 @@ class session : public std::enable_shared_from_this<session> {
     }
     auto slot = std::make_shared<reply_slot>(weak_from_this(),
                                              stream_.get_executor());
-    handler_timer_.expires_after(st_->opts.handler_timeout);
     // Weak: a slot dropped by its handler actor answers 503 at once.
-    handler_timer_.async_wait(
-        [weak = std::weak_ptr<reply_slot>{slot}](beast::error_code e) {
-          if (auto slot = weak.lock(); slot && !e)
-            slot->deliver(response::text(504, "the handler did not answer "
-                                              "in time\n"));
-        });
+    slot_ = slot;
+    expect(phase::handling, st_->opts.handler_timeout);
     auto target = st_->next_handler_actor();
     if (!target) { // the node is stopping
       slot->deliver(response::text(503, "the server is stopping\n"));
@@ -197,7 +232,7 @@ class session : public std::enable_shared_from_this<session> {
     res->prepare_payload();
     keep_alive_ = keep_alive;
     ++st_->requests;
-    stream_.expires_after(st_->opts.read_timeout); // a peer that never reads
+    expect(phase::writing, st_->opts.read_timeout); // a peer that never reads
     bhttp::async_write(
         stream_, *res,
         [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -206,6 +241,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(beast::error_code ec) {
+    phase_ = phase::none;
     busy_ = false;
     if (ec || !keep_alive_ || st_->stopping) {
       close();
@@ -218,8 +254,7 @@ class session : public std::enable_shared_from_this<session> {
     if (closed_)
       return;
     closed_ = true;
-    handler_timer_.cancel();
-    read_timer_.cancel();
+    timer_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -237,9 +272,14 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  net::steady_timer handler_timer_;
-  net::steady_timer read_timer_;
-  std::uint64_t read_gen_ = 0;
+  std::weak_ptr<reply_slot> slot_; // of the request being handled
+  // One timer for every phase, re-armed only when it fires early or a phase
+  // needs an earlier deadline: nothing per request on the hot path.
+  net::steady_timer timer_;
+  phase phase_ = phase::none;
+  clock_type::time_point deadline_;     // of `phase_`
+  clock_type::time_point timer_expiry_; // what `timer_` is armed for
+  bool timer_armed_ = false;
   bool read_timed_out_ = false;
   bool keep_alive_ = true;
   bool busy_ = false; // a request is being handled or answered
