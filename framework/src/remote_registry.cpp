@@ -1,0 +1,108 @@
+// coactor::remote: what a node knows about peers and published actors, and
+// the registry actor listening on the node's port.
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include <caf/attachable.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "remote_internal.hpp"
+
+namespace coactor::remote::detail {
+
+std::string where_of(shared_state* st, const caf::node_id& nid) {
+  if (st != nullptr)
+    if (auto lbl = st->label(nid))
+      return lbl->where;
+  // Appends, not `"'" + x + "'"`: g++ 12 -O3 warns (-Wrestrict) on the
+  // latter, a known false positive.
+  std::string result{"'"};
+  result += caf::to_string(nid);
+  result += '\'';
+  return result;
+}
+
+namespace {
+
+// Attached to an actor only to learn whether it terminated already: CAF runs
+// an attachable at once when its actor is past its cleanup.
+class exit_probe : public caf::attachable {
+ public:
+  static constexpr size_t token_type = 0x636f6178; // "coax"
+
+  explicit exit_probe(std::shared_ptr<std::atomic<bool>> exited)
+      : exited_(std::move(exited)) {}
+
+  void actor_exited(const caf::error&, caf::execution_unit*) override {
+    exited_->store(true);
+  }
+
+  bool matches(const token& what) override {
+    return what.subtype == token_type && what.ptr == this;
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> exited_;
+};
+
+} // namespace
+
+// Returns whether `hdl` terminated. A published actor's registry entry goes
+// away in one of its exit hooks, but CAF runs those newest first, so after
+// its monitors fired: publish and lookup ask this instead of trusting the
+// entry.
+bool has_exited(const caf::actor& hdl) {
+  auto exited = std::make_shared<std::atomic<bool>>(false);
+  auto probe = std::make_unique<exit_probe>(exited);
+  const void* token = probe.get();
+  auto* ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+  ptr->attach(std::move(probe));
+  if (!exited->load())
+    ptr->detach(caf::attachable::token{exit_probe::token_type, token});
+  return exited->load();
+}
+
+// Records what this node learned about a peer: by connecting to it (`where`
+// names host and port) or from the peer's own hello (its name only).
+void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
+                   std::vector<std::string> types) {
+  auto lbl = std::make_shared<peer_label>();
+  lbl->where = std::move(where);
+  lbl->types = std::move(types);
+  std::sort(lbl->types.begin(), lbl->types.end());
+  std::lock_guard<std::mutex> guard{st.mtx};
+  st.peers[nid] = std::move(lbl);
+}
+
+// -- registry actor: the actor listening on the node's port -------------------
+
+caf::behavior registry(caf::stateful_actor<registry_state>* self,
+                       std::shared_ptr<shared_state> shared) {
+  self->state.shared = std::move(shared);
+  return {
+      // A connecting node introduces itself, so that errors on this side
+      // name it too (not only CAF's node id), and learns who we are.
+      [=](hello_atom, std::string& name, std::vector<std::string>& types) {
+        auto& st = *self->state.shared;
+        auto nid = self->current_sender()->node();
+        if (nid != self->node() && !st.label(nid))
+          remember_peer(st, nid, "'" + name + "'", std::move(types));
+        return caf::make_message(st.node_name, st.local_types);
+      },
+      [=](lookup_atom, const std::string& name) -> caf::result<caf::actor> {
+        auto& st = *self->state.shared;
+        std::lock_guard<std::mutex> guard{st.mtx};
+        auto i = st.published.find(name);
+        if (i == st.published.end() || has_exited(i->second))
+          return make_error(errc::name_not_found, "no actor published as '"
+                                                      + name + "' on node '"
+                                                      + st.node_name + "'");
+        return i->second;
+      },
+  };
+}
+
+} // namespace coactor::remote::detail
