@@ -64,14 +64,13 @@ class callback_wait final : public wait_base {
 
  protected:
   void on_message(caf::type_erased_tuple& xs) override {
-    if (auto err = error_in(xs)) { // the timeout
-      stop_operation();
+    stop_operation(); // a timeout; after `done`, only releases the canceller
+    if (auto err = error_in(xs))
       *out_ = map_reply_error(*err, "from_callback: no call to done");
-    } else if (st_->value) {
+    else if (st_->value)
       *out_ = std::move(*st_->value);
-    } else {
+    else
       *out_ = make_error(errc::unexpected_reply, "from_callback");
-    }
   }
 
   void set_error(caf::error err) override { // the task was cancelled
@@ -81,10 +80,14 @@ class callback_wait final : public wait_base {
 
  private:
   // Before the task resumes, so that it never sees the wait ended while the
-  // operation still runs. At most once (`claim`), never after `done`.
+  // operation still runs. At most once (`claim`), never after `done`. Always
+  // drops the canceller: it often holds the operation, which holds `done`
+  // and with it this state, a cycle that would never be freed.
   void stop_operation() {
-    if (st_->cancel && st_->claim())
-      st_->cancel();
+    auto cancel = std::move(st_->cancel);
+    st_->cancel = nullptr;
+    if (cancel && st_->claim())
+      cancel();
   }
 
   caf::expected<T>* out_;

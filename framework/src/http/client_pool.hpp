@@ -169,6 +169,9 @@ class client_pool final : public coactor::detail::node_service {
       std::lock_guard<std::mutex> guard{mtx_};
       stopped_ = true;
       hosts.swap(hosts_);
+      // The io_context goes before this service: nothing of it may be left
+      // here (exchanges and connections hold copies of their own).
+      strand_.reset();
     }
     for (auto& [key, host] : hosts)
       for (auto& c : host.idle)
