@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/post.hpp>
@@ -38,31 +39,35 @@ coactor::node make_node() {
 }
 
 // What one timer wait saw; shared with the I/O thread and the test.
+// Its timer belongs to the node's io_context and must be destroyed before
+// the node stops (`handled` tells when the I/O thread is done with it).
 struct timer_probe {
-  explicit timer_probe(asio::io_context& ctx) : timer(ctx) {}
-  asio::steady_timer timer;
+  explicit timer_probe(asio::io_context& ctx) : timer(std::in_place, ctx) {}
+  std::optional<asio::steady_timer> timer;
   std::atomic<bool> cancelled{false};
   std::thread::id io_thread;
   std::thread::id resumed_on;
   std::promise<caf::expected<void>> result;
   std::promise<void> started; // set when the operation was initiated
+  std::promise<void> handled; // set when the timer's handler has run
 };
 
 task<void> wait_timer(self_ptr self, std::shared_ptr<timer_probe> p,
                       std::chrono::milliseconds expiry,
                       std::chrono::milliseconds timeout) {
   frame_counter fc;
-  p->timer.expires_after(expiry);
+  p->timer->expires_after(expiry);
   auto init = [p](auto handler) {
     p->started.set_value();
-    p->timer.async_wait([p, handler](boost::system::error_code ec) {
+    p->timer->async_wait([p, handler](boost::system::error_code ec) {
       p->io_thread = std::this_thread::get_id();
       handler(ec);
+      p->handled.set_value();
     });
   };
   auto cancel = [p] {
     p->cancelled = true;
-    asio::post(p->timer.get_executor(), [p] { p->timer.cancel(); });
+    asio::post(p->timer->get_executor(), [p] { p->timer->cancel(); });
   };
   auto r = co_await io::async_op<void>(self, timeout, init, cancel, "timer");
   p->resumed_on = std::this_thread::get_id();
@@ -124,6 +129,8 @@ TEST_CASE("an actor's exit cancels its pending I/O and destroys the frame",
   REQUIRE(started.wait_for(10s) == std::future_status::ready);
   REQUIRE(frame_counter::live() == 1);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  REQUIRE(p->handled.get_future().wait_for(10s) == std::future_status::ready);
+  p->timer.reset(); // before its io_context goes with the node
   auto report = n.stop(5s);
   CHECK(report.clean());
   CHECK(p->cancelled);

@@ -24,7 +24,9 @@ namespace io {
 /// Returns the Asio `io_context` of the node that owns `sys`, starting its
 /// `node_options::io_threads` threads on first use. `node::stop` stops the
 /// context and joins the threads after the node's actors ended; handlers
-/// still queued then are destroyed without running.
+/// still queued then are destroyed without running. I/O objects made on
+/// the context (sockets, timers) must be destroyed before the node stops:
+/// destroying one after its context is undefined behaviour (Asio's rule).
 ///
 /// Threading: callable from any thread. Handlers run on the node's I/O
 /// threads: keep user code out of them and deliver results into actors
