@@ -74,6 +74,13 @@ using fetch_awaitable = from_callback_awaitable<response, detail::fetch_start>;
 /// is retried once on a new connection when the method is idempotent.
 ///
 /// Threading: `co_await` the result inside a `coactor::task` of `self`.
+///
+/// g++ 12: pass a named `request`, not a temporary written inside the
+/// `co_await` expression; g++ 12 mishandles such temporaries (their strings
+/// end up freed from the wrong address), as `from_callback`'s note says:
+///
+///     const http::request req{"POST", "/", {}, body};
+///     auto res = co_await http::fetch(self, url, req, opts);
 [[nodiscard]] fetch_awaitable fetch(caf::scheduled_actor* self, std::string url,
                                     request req, client_options opts = {});
 
