@@ -4,14 +4,12 @@
 // under the balanced (node default), sharing and stealing schedulers, the
 // CPU an idle node burns under each, and the memory of suspended tasks.
 // `bench_coroutines memory` runs the memory part only.
-#include <malloc.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -22,9 +20,13 @@
 #include <coactor/coroutines.hpp>
 #include <coactor/node.hpp>
 
+#include "memory.hpp"
 #include "stats.hpp"
 
+using coactor::bench::heap_bytes;
 using coactor::bench::median;
+using coactor::bench::rss_bytes;
+using coactor::bench::settled_heap;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
@@ -177,33 +179,6 @@ double run_gather(coactor::node& nd, const std::vector<caf::actor>& targets,
 }
 
 // -- memory of suspended tasks ------------------------------------------------
-
-std::size_t heap_bytes() {
-  auto mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
-
-std::size_t rss_bytes() {
-  std::ifstream in{"/proc/self/statm"};
-  std::size_t pages = 0;
-  std::size_t resident = 0;
-  in >> pages >> resident;
-  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-
-// Waits until the heap stops moving (the clock thread files timeouts
-// asynchronously).
-std::size_t settled_heap() {
-  auto last = heap_bytes();
-  for (int i = 0; i < 50; ++i) {
-    std::this_thread::sleep_for(20ms);
-    auto now = heap_bytes();
-    if (now == last)
-      return now;
-    last = now;
-  }
-  return last;
-}
 
 coactor::task<void> nap(caf::event_based_actor* self) {
   co_await coactor::sleep(self, 1h);
