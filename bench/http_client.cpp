@@ -243,6 +243,10 @@ void in_flight_memory() {
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
+  if (argc > 2 || (!mode.empty() && mode != "quick" && mode != "memory")) {
+    std::fprintf(stderr, "usage: bench_http_client [quick|memory]\n");
+    return 2;
+  }
   try {
     if (mode.empty())
       throughput(5, 10'000);

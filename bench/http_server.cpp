@@ -240,9 +240,15 @@ void idle_memory() {
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
+  if (argc > 2 || (!mode.empty() && mode != "quick" && mode != "memory")) {
+    std::fprintf(stderr, "usage: bench_http_server [quick|memory]\n");
+    return 2;
+  }
   try {
-    if (mode.empty() || mode == "quick")
-      mode == "quick" ? throughput(1, 1) : throughput(5, 10);
+    if (mode.empty())
+      throughput(5, 10);
+    else if (mode == "quick")
+      throughput(1, 1);
     idle_memory();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_http_server: %s\n", e.what());

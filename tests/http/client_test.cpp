@@ -20,6 +20,7 @@
 #include "coactor/coroutines.hpp"
 #include "coactor/http/server.hpp"
 #include "coactor/node.hpp"
+#include "server_support.hpp"
 #include "support/frame_counter.hpp"
 #include "test_server.hpp"
 
@@ -33,15 +34,6 @@ namespace {
 
 using self_ptr = caf::event_based_actor*;
 using result = caf::expected<http::response>;
-
-coactor::node make_node() {
-  coactor::node_options opts;
-  opts.threads = 2;
-  opts.log_level = coactor::log::level::error;
-  auto n = coactor::node::create(opts);
-  REQUIRE(n);
-  return std::move(*n);
-}
 
 // -- the server side ----------------------------------------------------------
 
@@ -212,7 +204,7 @@ std::string context(const result& r) {
 TEST_CASE("a GET yields status, header fields and body; a POST sends its "
           "body; a 404 is a response",
           "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   auto r = fetch(n, s.url() + "/echo");
   REQUIRE(r);
@@ -234,7 +226,7 @@ TEST_CASE("a GET yields status, header fields and body; a POST sends its "
 TEST_CASE("errors name the phase: refused connect, unknown host, bad URL, "
           "timeout",
           "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto refused = fetch(n, "http://127.0.0.1:1/x");
   REQUIRE_FALSE(refused);
   CHECK(coactor::is(refused.error(), errc::connection_failed));
@@ -258,7 +250,7 @@ TEST_CASE("errors name the phase: refused connect, unknown host, bad URL, "
 }
 
 TEST_CASE("a chunked response arrives joined", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   canned_peer peer{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
                    "Connection: close\r\n\r\n"
                    "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n"};
@@ -268,7 +260,7 @@ TEST_CASE("a chunked response arrives joined", "[http]") {
 }
 
 TEST_CASE("a garbage response is a protocol_violation", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   canned_peer peer{"SSH-2.0-OpenSSH_9.2\r\n\r\n"};
   auto r = fetch(n, peer.url());
   REQUIRE_FALSE(r);
@@ -276,7 +268,7 @@ TEST_CASE("a garbage response is a protocol_violation", "[http]") {
 }
 
 TEST_CASE("a peer closing mid-body is an error, not a short body", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   canned_peer peer{"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
                    "only ten b"};
   auto r = fetch(n, peer.url());
@@ -287,7 +279,7 @@ TEST_CASE("a peer closing mid-body is an error, not a short body", "[http]") {
 }
 
 TEST_CASE("an endless chunked body stops at max_body_bytes", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   canned_peer peer{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
                    "400\r\n" + std::string(1024, 'z') + "\r\n"};
   http::client_options opts;
@@ -298,7 +290,7 @@ TEST_CASE("an endless chunked body stops at max_body_bytes", "[http]") {
 }
 
 TEST_CASE("a peer that accepts and never answers is a timeout", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   asio::io_context ioc;
   asio::ip::tcp::acceptor silent{ioc, {asio::ip::make_address("127.0.0.1"), 0}};
   http::client_options quick;
@@ -312,7 +304,7 @@ TEST_CASE("a peer that accepts and never answers is a timeout", "[http]") {
 }
 
 TEST_CASE("a body over max_body_bytes is resource_exhausted", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   http::client_options opts;
   opts.max_body_bytes = 1000;
@@ -327,7 +319,7 @@ TEST_CASE("a body over max_body_bytes is resource_exhausted", "[http]") {
 
 TEST_CASE("sequential requests to a host reuse one keep-alive connection",
           "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   for (int i = 0; i < 5; ++i) {
     auto r = fetch(n, s.url() + "/echo");
@@ -338,7 +330,7 @@ TEST_CASE("sequential requests to a host reuse one keep-alive connection",
 }
 
 TEST_CASE("concurrent requests respect max_connections_per_host", "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   most_in_handler = 0;
   http::client_options opts;
@@ -359,7 +351,7 @@ TEST_CASE("concurrent requests respect max_connections_per_host", "[http]") {
 TEST_CASE("redirects are returned by default and followed when asked, up "
           "to max_redirects",
           "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   auto plain = fetch(n, s.url() + "/old");
   REQUIRE(plain);
@@ -379,7 +371,7 @@ TEST_CASE("an actor exiting during a request destroys the frame and the "
           "node stops cleanly",
           "[http]") {
   frame_counter::reset();
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   std::promise<void> started;
   slow_started = &started;
@@ -396,7 +388,7 @@ TEST_CASE("an actor exiting during a request destroys the frame and the "
 
 TEST_CASE("a gather of ten GETs takes about the slowest, not the sum",
           "[http]") {
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto s = serve(n);
   std::promise<std::vector<result>> p;
   auto f = p.get_future();
@@ -419,7 +411,7 @@ TEST_CASE("https verifies the server: an unknown CA is a tls_failure, the "
           "[http]") {
   coactor::testing::tls_test_server tls;
   REQUIRE(tls.ok());
-  auto n = make_node();
+  auto n = coactor::testing::make_http_node();
   auto rejected = fetch(n, tls.url() + "/");
   REQUIRE_FALSE(rejected);
   CHECK(coactor::is(rejected.error(), errc::tls_failure));
