@@ -28,6 +28,8 @@ std::string_view to_string(errc x) noexcept {
     case errc::resource_exhausted: return "resource_exhausted";
     case errc::io_error: return "io_error";
     case errc::resolve_failed: return "resolve_failed";
+    case errc::start_failed: return "start_failed";
+    case errc::restart_limit: return "restart_limit";
   }
   return "unknown";
 }

@@ -32,7 +32,7 @@ TEST_CASE("CAF's own errors render by name", "[framework]") {
 
 TEST_CASE("every errc has a distinct name", "[framework]") {
   std::vector<std::string_view> names;
-  for (int i = 1; i <= static_cast<int>(errc::resolve_failed); ++i)
+  for (int i = 1; i <= static_cast<int>(errc::restart_limit); ++i)
     names.push_back(to_string(static_cast<errc>(i)));
   std::sort(names.begin(), names.end());
   CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());

@@ -56,6 +56,12 @@ enum class errc : uint8_t {
   io_error,
   /// A host name could not be resolved; the context names the host.
   resolve_failed,
+  /// An actor could not be started (its start function threw or returned
+  /// no actor); the context names it.
+  start_failed,
+  /// A supervisor restarted its children more often than its intensity
+  /// allows and gave up; the context names the child and its last error.
+  restart_limit,
 };
 
 /// Returns the name of `x`, e.g. "timeout".
