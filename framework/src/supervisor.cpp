@@ -103,8 +103,7 @@ class supervisor_actor final : public caf::event_based_actor {
   // What to do once every child in `stop_queue_` stopped.
   enum class after_stop { nothing, restart, quit };
 
-  // -- queries
-  // -----------------------------------------------------------------
+  // -- queries ----------------------------------------------------------------
 
   caf::result<caf::actor> lookup(const std::string& name) {
     auto* c = find(name);
@@ -131,8 +130,7 @@ class supervisor_actor final : public caf::event_based_actor {
     return i != children_.end() ? &*i : nullptr;
   }
 
-  // -- exits
-  // -------------------------------------------------------------------
+  // -- exits ------------------------------------------------------------------
 
   // A monitor tells the supervisor that a child ended. (Not a link: CAF
   // unlinks an actor from the sender of an exit message before it acts on
@@ -249,8 +247,7 @@ class supervisor_actor final : public caf::event_based_actor {
     return true;
   }
 
-  // -- stopping
-  // ----------------------------------------------------------------
+  // -- stopping ---------------------------------------------------------------
 
   // Stops the running children from index `first` on, last first, one at a
   // time; then does `then`.
@@ -302,8 +299,7 @@ class supervisor_actor final : public caf::event_based_actor {
     }
   }
 
-  // -- starting
-  // ----------------------------------------------------------------
+  // -- starting ---------------------------------------------------------------
 
   void finish_stop_for_restart() {
     auto last = restart_only_ ? restart_from_ + 1 : children_.size();
