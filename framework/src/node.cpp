@@ -12,6 +12,7 @@
 
 #include "balanced_scheduler.hpp"
 #include "coactor/error.hpp"
+#include "metrics/endpoint.hpp"
 #include "node_context.hpp"
 #include "remoting.hpp"
 
@@ -311,7 +312,10 @@ caf::expected<node> node::create(node_options opts) {
   auto ctx = std::make_shared<detail::node_context>(std::move(opts), lvl);
   if (auto err = ctx->start())
     return err;
-  return node{std::move(ctx)};
+  node result{std::move(ctx)};
+  if (auto err = metrics::detail::start_node_metrics(result))
+    return err; // `result` stops the node
+  return result;
 }
 
 node::node(std::shared_ptr<detail::node_context> ctx) : ctx_(std::move(ctx)) {}
@@ -381,7 +385,17 @@ bool node::wait_for_stop(std::chrono::milliseconds timeout) {
 }
 
 caf::error node::start() {
-  return ctx_->start();
+  if (running())
+    return caf::none;
+  if (auto err = ctx_->start())
+    return err;
+  if (!running()) // requested to stop but not yet stopped: as before
+    return caf::none;
+  if (auto err = metrics::detail::start_node_metrics(*this)) {
+    stop();
+    return err;
+  }
+  return caf::none;
 }
 
 } // namespace coactor

@@ -92,6 +92,14 @@ caf::error apply(node_options& opts, std::string_view key,
     if (*n > 65535)
       return bad_arg("port: expected 0..65535, got " + std::string{text});
     opts.port = static_cast<uint16_t>(*n);
+  } else if (key == "metrics-port") {
+    auto n = parse_count(key, text);
+    if (!n)
+      return n.error();
+    if (*n > 65535)
+      return bad_arg("metrics-port: expected 0..65535, got "
+                     + std::string{text});
+    opts.metrics_port = static_cast<uint16_t>(*n);
   } else if (key == "networking") {
     auto b = parse_bool(key, text);
     if (!b)
@@ -114,13 +122,14 @@ caf::error apply(node_options& opts, std::string_view key,
   } else if (key == "tls-ca") {
     opts.tls_ca = std::string{text};
   } else {
-    return bad_arg(
-        std::string{key}
-        + ": unknown option (known: name, threads, log-level, "
-          "scheduler, stop-timeout-ms, offload-threads, "
-          "offload-queue, io-threads, handle-signals, host, port, networking, "
-          "heartbeat-ms, connection-timeout-ms, tls-certificate, "
-          "tls-key, tls-ca, config)");
+    return bad_arg(std::string{key}
+                   + ": unknown option (known: name, threads, log-level, "
+                     "scheduler, stop-timeout-ms, offload-threads, "
+                     "offload-queue, io-threads, handle-signals, host, port, "
+                     "metrics-port, "
+                     "networking, "
+                     "heartbeat-ms, connection-timeout-ms, tls-certificate, "
+                     "tls-key, tls-ca, config)");
   }
   return caf::none;
 }
@@ -178,7 +187,7 @@ caf::error node_options::validate() const {
     return bad_arg("offload-queue: must be at least 1, got 0");
   if (stop_timeout.count() < 0)
     return bad_arg("stop-timeout-ms: must not be negative");
-  if (port && host.empty())
+  if ((port || metrics_port) && host.empty())
     return bad_arg("host: must not be empty when a port is set");
   if (heartbeat_interval.count() < 0 || connection_timeout.count() < 0)
     return bad_arg("heartbeat-ms, connection-timeout-ms: must not be negative");

@@ -2,6 +2,7 @@
 // the stage factory of the actors library) until SIGTERM or SIGINT.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "coactor/actors/placement.hpp"
 #include "coactor/error.hpp"
+#include "coactor/metrics.hpp"
 #include "coactor/node.hpp"
 #include "coactor/remote.hpp"
 #include "commands.hpp"
@@ -40,6 +42,7 @@ struct settings {
   std::string tls_ca;
   std::size_t heartbeat_ms = 0;
   std::size_t connection_timeout_ms = 0;
+  std::optional<uint16_t> metrics_port;
 };
 
 int run(const settings& s) {
@@ -77,6 +80,8 @@ int run(const settings& s) {
   if (s.connection_timeout_ms > 0)
     opts.connection_timeout
         = std::chrono::milliseconds{s.connection_timeout_ms};
+  if (s.metrics_port)
+    opts.metrics_port = s.metrics_port;
   opts.handle_signals = true;
   actors::register_stage_types(opts.types);
   auto n = node::create(opts);
@@ -101,6 +106,9 @@ int run(const settings& s) {
   std::cout << "coactor node '" << opts.name << "' listening on " << opts.host
             << ':' << *port << (opts.tls_enabled() ? " (TLS)" : "")
             << "; published: echo, " << actors::stage_factory_name << std::endl;
+  if (auto mport = metrics::endpoint_port(*n))
+    std::cout << "coactor node '" << opts.name << "' serving metrics on http://"
+              << opts.host << ':' << *mport << "/metrics" << std::endl;
   n->wait_for_stop();
   auto report = n->stop();
   std::cout << "coactor node '" << opts.name << "' stopped"
@@ -144,6 +152,9 @@ std::function<int()> add_node_command(CLI::App& app) {
                   "Heartbeat interval (default 200)");
   cmd->add_option("--connection-timeout-ms", s->connection_timeout_ms,
                   "Drop a silent peer after this long (default 1200)");
+  cmd->add_option("--metrics-port", s->metrics_port,
+                  "Serve Prometheus metrics at /metrics on this HTTP port "
+                  "(0 picks a free one; docs/observability.md)");
   return [s] {
     return run(*s);
   };

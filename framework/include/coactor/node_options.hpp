@@ -112,9 +112,15 @@ struct node_options {
   /// actors: hence the loopback default of `host`.
   std::optional<uint16_t> port;
 
-  /// The address to listen on (with `port`). "0.0.0.0" means every
-  /// interface.
+  /// The address to listen on (with `port` and `metrics_port`). "0.0.0.0"
+  /// means every interface.
   std::string host = "127.0.0.1";
+
+  /// The HTTP port on which the node serves its metrics at `/metrics` in the
+  /// Prometheus text format (docs/observability.md); unset means none. 0
+  /// lets the system pick a free port: `metrics::endpoint_port(node)`
+  /// reports it. Creating the node fails when it cannot listen.
+  std::optional<uint16_t> metrics_port;
 
   /// Whether the node loads CAF's network layer (the middleman) even when it
   /// does not listen, to connect to other nodes. Implied by `port` and by the
@@ -168,7 +174,7 @@ struct node_options {
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
   /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
   /// `--offload-queue`, `--io-threads`, `--handle-signals[=true|false]`,
-  /// `--host`, `--port`,
+  /// `--host`, `--port`, `--metrics-port`,
   /// `--networking[=true|false]`, `--heartbeat-ms`, `--connection-timeout-ms`,
   /// `--tls-certificate`, `--tls-key`, `--tls-ca` and `--config FILE` (read
   /// at its position, so later arguments override it).
@@ -188,9 +194,10 @@ struct node_options {
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
   /// `offload-threads`, `offload-queue`, `io-threads`, `handle-signals`,
-  /// `host`, `port`, `networking`, `heartbeat-ms`, `connection-timeout-ms`,
-  /// `tls-certificate`, `tls-key`, `tls-ca`. Errors: `errc::invalid_config`
-  /// naming the file, and the line and column or the key at fault.
+  /// `host`, `port`, `metrics-port`, `networking`, `heartbeat-ms`,
+  /// `connection-timeout-ms`, `tls-certificate`, `tls-key`, `tls-ca`. Errors:
+  /// `errc::invalid_config` naming the file, and the line and column or the key
+  /// at fault.
   [[nodiscard]] static caf::expected<node_options>
   from_file(const std::string& path, node_options base);
 

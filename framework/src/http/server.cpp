@@ -186,7 +186,19 @@ void server_state::accept() {
 
 void server_state::opened(const std::shared_ptr<session>& s) {
   std::lock_guard<std::mutex> guard{mtx};
-  sessions.insert(s);
+  if (sessions.insert(s).second && connections_metric != nullptr)
+    connections_metric->add(1);
+}
+
+void server_state::count_request(std::optional<std::size_t> route,
+                                 unsigned status) {
+  if (requests_metric == nullptr)
+    return;
+  auto series = requests_metric->get(
+      {route ? routes.entries()[*route].path : std::string{"none"},
+       std::to_string(status)});
+  if (series)
+    (*series)->inc();
 }
 
 void server_state::closed(session* s) {
@@ -197,6 +209,8 @@ void server_state::closed(session* s) {
       if (i->get() == s) {
         last = *i;
         sessions.erase(i);
+        if (connections_metric != nullptr)
+          connections_metric->add(-1);
         break;
       }
   }
@@ -300,6 +314,16 @@ caf::expected<server> serve(node& n, server_options opts, router routes) {
   auto* ctx = n.context();
   auto st = std::make_shared<detail::server_state>(
       **ioc, std::move(opts), std::move(routes), ctx->logger("http"));
+  auto& reg = metrics::of(n);
+  if (auto fam = reg.add_counter("coactor_http_server_requests_total",
+                                 "HTTP requests answered, by route pattern "
+                                 "and status.",
+                                 {"route", "status"}))
+    st->requests_metric = *fam;
+  if (auto fam = reg.add_gauge("coactor_http_server_open_connections",
+                               "HTTP connections open now."))
+    if (auto g = (*fam)->get({}))
+      st->connections_metric = *g;
   if (auto err = st->listen())
     return err;
   auto count = st->opts.handler_actors != 0 ? st->opts.handler_actors

@@ -172,6 +172,9 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = msg.keep_alive();
     busy_ = true;
     auto m = match(st_->routes, req);
+    route_ = std::holds_alternative<std::size_t>(m)
+                 ? std::optional<std::size_t>{std::get<std::size_t>(m)}
+                 : std::nullopt;
     if (auto* r = std::get_if<response>(&m)) {
       send(std::move(*r), keep_alive_ && !st_->stopping);
       return;
@@ -215,6 +218,7 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     ++st_->malformed;
+    route_.reset();
     st_->log->debug("{}: {} ({})", peer(), why, status);
     busy_ = true;
     send(response::text(status, why + "\n"), false);
@@ -232,6 +236,7 @@ class session : public std::enable_shared_from_this<session> {
     res->prepare_payload();
     keep_alive_ = keep_alive;
     ++st_->requests;
+    st_->count_request(route_, r.status);
     expect(phase::writing, st_->opts.read_timeout); // a peer that never reads
     bhttp::async_write(
         stream_, *res,
@@ -272,7 +277,8 @@ class session : public std::enable_shared_from_this<session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::weak_ptr<reply_slot> slot_; // of the request being handled
+  std::weak_ptr<reply_slot> slot_;   // of the request being handled
+  std::optional<std::size_t> route_; // of the request being answered
   // One timer for every phase, re-armed only when it fires early or a phase
   // needs an earlier deadline: nothing per request on the hot path.
   net::steady_timer timer_;

@@ -20,6 +20,7 @@
 #include <spdlog/logger.h>
 
 #include "coactor/http/server.hpp"
+#include "coactor/metrics.hpp"
 
 namespace coactor::http::detail {
 
@@ -105,6 +106,16 @@ class server_state : public std::enable_shared_from_this<server_state> {
   std::atomic<std::size_t> requests{0};
   std::atomic<std::size_t> rejected{0};
   std::atomic<std::size_t> malformed{0};
+
+  /// Counts an answered request in the node's metrics (route "none": no
+  /// route matched, or the request was refused before routing). Any
+  /// thread; HTTP is no per-item path, so this takes the family's lock.
+  void count_request(std::optional<std::size_t> route, unsigned status);
+
+  // The node's metrics (null when it has none); they outlive every session
+  // (the node stops its servers before it drops the registry).
+  metrics::counter_family* requests_metric = nullptr;
+  metrics::gauge* connections_metric = nullptr;
 
   mutable std::mutex mtx;
   std::condition_variable cv;

@@ -22,6 +22,7 @@
 #include "coactor/actors/producer.hpp"
 #include "coactor/actors/stage.hpp"
 #include "coactor/error.hpp"
+#include "coactor/metrics.hpp"
 #include "coactor/node.hpp"
 
 namespace coactor::actors {
@@ -88,7 +89,17 @@ struct run_state {
   std::vector<caf::actor> actors;
   std::chrono::steady_clock::time_point started;
   completion_handler on_done;
+  /// Publishes the probes to the node's metrics; its last run keeps the
+  /// final figures there.
+  metrics::collector_handle publisher;
+
+  ~run_state() { publisher.finish(); }
 };
+
+/// Registers a collector publishing `run`'s probes (per stage: items in and
+/// out, drops, buffered items) to `n`'s metrics registry.
+metrics::collector_handle
+publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run);
 
 /// Collects the actors of a pipeline while the builder spawns them.
 struct build_context {

@@ -38,7 +38,8 @@ inline int64_t now_ns() noexcept {
 }
 
 /// What one stage actor reports while it runs. Counters are written by the
-/// actor (relaxed atomics, once per batch) and may be read from any thread.
+/// actor alone (relaxed stores, once per batch) and may be read from any
+/// thread (the controller, `progress`, the metrics registry's collector).
 struct stage_probe {
   std::string name;  // "buffer", "consumer[2]"
   std::string level; // the name without the copy index
@@ -52,15 +53,14 @@ struct stage_probe {
   /// Filled by sinks only; read by the controller after the sink ended.
   latency_histogram latency;
 
-  void add_in(uint64_t n) noexcept {
-    in.fetch_add(n, std::memory_order_relaxed);
+  // Single writer (the stage actor): a plain load and store, no atomic
+  // read-modify-write on the item path.
+  static void bump(std::atomic<uint64_t>& x, uint64_t n) noexcept {
+    x.store(x.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  void add_out(uint64_t n) noexcept {
-    out.fetch_add(n, std::memory_order_relaxed);
-  }
-  void add_dropped(uint64_t n) noexcept {
-    dropped.fetch_add(n, std::memory_order_relaxed);
-  }
+  void add_in(uint64_t n) noexcept { bump(in, n); }
+  void add_out(uint64_t n) noexcept { bump(out, n); }
+  void add_dropped(uint64_t n) noexcept { bump(dropped, n); }
   void set_buffered(uint64_t n) noexcept {
     buffered.store(n, std::memory_order_relaxed);
     if (n > high_water.load(std::memory_order_relaxed))

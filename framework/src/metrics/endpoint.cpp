@@ -1,0 +1,95 @@
+// The node's metrics service: its registry, the built-in node metrics and
+// the `/metrics` route on the node's HTTP server.
+#include "endpoint.hpp"
+
+#include <chrono>
+
+#include "../node_context.hpp"
+#include "coactor/http/server.hpp"
+#include "coactor/metrics.hpp"
+#include "coactor/node.hpp"
+
+namespace coactor::metrics {
+
+namespace detail {
+
+namespace {
+
+class metrics_service : public coactor::detail::node_service {
+ public:
+  explicit metrics_service(coactor::detail::node_context& ctx)
+      : started_(std::chrono::steady_clock::now()) {
+    auto info = reg.add_gauge(
+        "coactor_node_info", "Always 1; the node's name as a label.", {"node"});
+    auto uptime = reg.add_gauge("coactor_node_uptime_seconds",
+                                "Seconds since the node started.");
+    auto threads = reg.add_gauge("coactor_node_scheduler_threads",
+                                 "Worker threads of the node's scheduler.");
+    auto alive = reg.add_gauge("coactor_node_actors_alive",
+                               "Actors owned by the node that are alive.");
+    // The names are valid: these cannot fail.
+    (*(*info)->get({ctx.opts.name}))->set(1);
+    (*(*threads)->get({}))->set(static_cast<double>(ctx.opts.threads));
+    auto* up = *(*uptime)->get({});
+    auto* al = *(*alive)->get({});
+    collector_ = reg.add_collector([this, up, al, &ctx] {
+      std::chrono::duration<double> d
+          = std::chrono::steady_clock::now() - started_;
+      up->set(d.count());
+      al->set(static_cast<double>(ctx.owned_alive()));
+    });
+  }
+
+  registry reg;
+  std::optional<uint16_t> port;
+
+ private:
+  std::chrono::steady_clock::time_point started_;
+  collector_handle collector_; // after `reg`: removed before it dies
+};
+
+metrics_service& service_of(coactor::detail::node_context& ctx) {
+  return ctx.service<metrics_service>();
+}
+
+} // namespace
+
+caf::error start_node_metrics(node& n) {
+  auto& svc = service_of(*n.context());
+  if (!n.options().metrics_port)
+    return caf::none;
+  auto* reg = &svc.reg; // lives until the node stopped its handler actors
+  http::router routes;
+  routes.route(
+      "GET", "/metrics", http::function_handler{[reg](const http::request&) {
+        return http::response{200,
+                              {{"Content-Type", prometheus_content_type}},
+                              reg->to_prometheus()};
+      }});
+  http::server_options opts;
+  opts.host = n.options().host;
+  opts.port = *n.options().metrics_port;
+  opts.handler_actors = 1;
+  auto srv = http::serve(n, std::move(opts), std::move(routes));
+  if (!srv)
+    return std::move(srv.error());
+  svc.port = srv->port();
+  return caf::none;
+}
+
+} // namespace detail
+
+registry& of(node& n) {
+  return detail::service_of(*n.context()).reg;
+}
+
+registry* of(caf::actor_system& sys) {
+  auto* ctx = coactor::detail::node_context_of(sys);
+  return ctx != nullptr ? &detail::service_of(*ctx).reg : nullptr;
+}
+
+std::optional<uint16_t> endpoint_port(node& n) {
+  return detail::service_of(*n.context()).port;
+}
+
+} // namespace coactor::metrics
