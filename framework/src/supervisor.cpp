@@ -1,5 +1,5 @@
-// coactor::supervision: the supervisor actor. It links to its children and
-// traps their exits; every decision (restart which, stop in what order, give
+// coactor::supervision: the supervisor actor. It monitors its children (an
+// exit hook kills the live ones when it ends); every decision (restart which, stop in what order, give
 // up) is made here, in the supervisor's own context.
 #include "coactor/supervisor.hpp"
 
@@ -42,6 +42,25 @@ bool restarts_after(restart policy, const caf::error& reason) {
     case restart::temporary: return false;
   }
   return false;
+}
+
+// Runs `spec.start`; a throw or a null actor is `errc::start_failed` saying
+// which child of `sup` and why.
+caf::expected<caf::actor> try_start(const child_spec& spec,
+                                    caf::actor_system& sys,
+                                    const std::string& sup) {
+  std::string why = "its start function returned no actor";
+  try {
+    if (auto hdl = spec.start(sys))
+      return hdl;
+  } catch (const std::exception& ex) {
+    why = std::string{"it threw: "} + ex.what();
+  } catch (...) {
+    why = "it threw";
+  }
+  return make_error(errc::start_failed, "supervisor '" + sup + "': child '"
+                                            + spec.name
+                                            + "' failed to start: " + why);
 }
 
 class supervisor_actor final : public caf::event_based_actor {
@@ -323,20 +342,13 @@ class supervisor_actor final : public caf::event_based_actor {
   }
 
   bool start_child(slot& c) {
-    caf::actor hdl;
-    try {
-      hdl = c.spec.start(system());
-    } catch (const std::exception& ex) {
-      log::error(this, "supervisor '{}': starting child '{}' threw: {}",
-                 opts_.name, c.spec.name, ex.what());
-    } catch (...) {
-      log::error(this, "supervisor '{}': starting child '{}' threw", opts_.name,
-                 c.spec.name);
-    }
-    if (!hdl)
+    auto hdl = try_start(c.spec, system(), opts_.name);
+    if (!hdl) {
+      log::error(this, "{}", context_of(hdl.error()));
       return false;
+    }
     ++c.restarts;
-    c.hdl = std::move(hdl);
+    c.hdl = std::move(*hdl);
     watch(c.hdl);
     for (auto& rp : std::exchange(c.waiting, {}))
       rp.deliver(c.hdl);
@@ -412,22 +424,12 @@ caf::expected<caf::actor> spawn_supervisor(caf::actor_system& sys,
       caf::anon_send_exit(*i, caf::exit_reason::user_shutdown);
   };
   for (auto& c : children) {
-    caf::actor hdl;
-    std::string why;
-    try {
-      hdl = c.start(sys);
-    } catch (const std::exception& ex) {
-      why = std::string{": "} + ex.what();
-    } catch (...) {
-      why = ": it threw";
-    }
+    auto hdl = try_start(c, sys, opts.name);
     if (!hdl) {
       undo();
-      return make_error(errc::start_failed, "supervisor '" + opts.name
-                                                + "': child '" + c.name
-                                                + "' failed to start" + why);
+      return std::move(hdl.error());
     }
-    started.push_back(std::move(hdl));
+    started.push_back(std::move(*hdl));
   }
   return sys.spawn<supervisor_actor>(std::move(opts), std::move(children),
                                      std::move(started));

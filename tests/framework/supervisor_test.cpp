@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
 
+#include "coactor/ask.hpp"
 #include "coactor/error.hpp"
 #include "coactor/sleep.hpp"
 #include "coactor/start.hpp"
@@ -349,6 +350,45 @@ TEST_CASE_METHOD(fixture, "a lookup during a restart waits for the new child",
   CHECK(a2);
   CHECK(a2 != a);
   CHECK(ask_now<int>(a2, 1) == 2);
+}
+
+namespace {
+
+// What `use_children` found: one child asked through its name, one unknown.
+struct found {
+  caf::expected<int> doubled{caf::sec::none};
+  caf::error unknown;
+  bool done = false;
+};
+
+task<void> use_children(caf::event_based_actor* self, caf::actor sup,
+                        std::shared_ptr<found> out) {
+  auto b = co_await child(self, sup, "b", 1s);
+  if (b)
+    out->doubled = co_await ask<int>(self, *b, 1s, 21);
+  else
+    out->doubled = std::move(b.error());
+  auto nobody = co_await child(self, sup, "nobody", 1s);
+  out->unknown = nobody ? caf::error{} : std::move(nobody.error());
+  out->done = true;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "an actor task finds a child by name",
+                 "[supervision]") {
+  auto j = std::make_shared<journal>();
+  auto sup = start(with(strategy::one_for_one), abc(j));
+  auto out = std::make_shared<found>();
+  node().system().spawn([sup, out](caf::event_based_actor* self) {
+    coactor::start(self, use_children(self, sup, out));
+    return caf::behavior{[](done_atom) {}};
+  });
+  run();
+  REQUIRE(out->done);
+  CHECK(out->doubled == 42);
+  CHECK(is(out->unknown, errc::name_not_found));
+  CHECK_THAT(describe(out->unknown), Catch::Contains("'nobody'"));
 }
 
 namespace {
