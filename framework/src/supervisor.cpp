@@ -1,6 +1,6 @@
 // coactor::supervision: the supervisor actor. It monitors its children (an
-// exit hook kills the live ones when it ends); every decision (restart which, stop in what order, give
-// up) is made here, in the supervisor's own context.
+// exit hook kills the live ones when it ends); every decision (restart which,
+// stop in what order, give up) is made here, in the supervisor's own context.
 #include "coactor/supervisor.hpp"
 
 #include <algorithm>

@@ -382,7 +382,8 @@ TEST_CASE_METHOD(fixture, "an actor task finds a child by name",
   auto out = std::make_shared<found>();
   node().system().spawn([sup, out](caf::event_based_actor* self) {
     coactor::start(self, use_children(self, sup, out));
-    return caf::behavior{[](done_atom) {}};
+    return caf::behavior{[](done_atom) {
+    }};
   });
   run();
   REQUIRE(out->done);
