@@ -63,6 +63,7 @@ void finish(caf::stateful_actor<controller_state>* self,
       if (i >= st.done.size() || !st.done[i])
         self->send_exit(st.run->actors[i], caf::exit_reason::user_shutdown);
   }
+  st.run->status.reset(); // no longer running
   auto on_done = std::move(st.run->on_done);
   if (on_done)
     on_done(std::move(result));
@@ -331,6 +332,7 @@ runnable_pipeline::start(completion_handler on_done) const {
   ctx.controller = detail::spawn_controller(*node_, run);
   build_(ctx);
   run->publisher = detail::publish_metrics(*node_, run);
+  run->status = detail::publish_status(*node_, run);
   detail::start_controller(ctx.controller);
   return running_pipeline{run, ctx.controller};
 }

@@ -89,8 +89,9 @@ void try_connect(remoting_actor_ptr self, uint64_t id) {
                       p.registry = reg_actor;
                       p.types = std::move(types);
                       std::sort(p.types.begin(), p.types.end());
-                      remember_peer(*self->state.shared, nid, p.describe(),
-                                    p.types);
+                      remember_peer(
+                          *self->state.shared, nid, p.describe(), p.types,
+                          caf::actor_cast<caf::strong_actor_ptr>(reg_actor));
                       self->monitor(reg_actor);
                       self->state.log->info("connected to node {}",
                                             p.describe());

@@ -2,6 +2,7 @@
 // remoting, its registry and remoting actors, and the per-node service.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -13,7 +14,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <nlohmann/json.hpp>
 
+#include "coactor/metrics.hpp"
 #include "coactor/remote.hpp"
 #include "node_context.hpp"
 
@@ -26,6 +29,8 @@ std::string endpoint(const std::string& host, uint16_t port);
 struct peer_label {
   std::string where; // "'name' at host:port"
   std::vector<std::string> types;
+  // Cleared when the actor watched for it (a proxy) goes: the node is lost.
+  mutable std::atomic<bool> up{true};
 };
 
 // State shared by the service, its actors and request guards (which may fire
@@ -52,8 +57,14 @@ std::string where_of(shared_state* st, const caf::node_id& nid);
 
 bool has_exited(const caf::actor& hdl);
 
+// Records a peer as up until `watch` (an actor of it) goes.
 void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
-                   std::vector<std::string> types);
+                   std::vector<std::string> types,
+                   const caf::strong_actor_ptr& watch);
+
+// The status document's peers and published actors (remote_registry.cpp).
+nlohmann::json peers_status(shared_state& st);
+nlohmann::json published_status(shared_state& st);
 
 // -- registry actor: listens on the node's port (remote_registry.cpp) ---------
 
@@ -113,6 +124,9 @@ class remote_service : public coactor::detail::node_service {
   bool started = false;
   bool listening = false;
   uint16_t port = 0;
+  // Peers and published actors in the node's status document.
+  metrics::collector_handle peers_status;
+  metrics::collector_handle actors_status;
 
  private:
   bool testing_;

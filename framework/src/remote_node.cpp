@@ -19,6 +19,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "coactor/status.hpp"
 #include "remote_internal.hpp"
 #include "remoting.hpp"
 
@@ -27,6 +28,8 @@ namespace coactor::remote::detail {
 // -- the per-node service -----------------------------------------------------
 
 void remote_service::stop() {
+  peers_status.reset();
+  actors_status.reset();
   std::unordered_map<std::string, caf::actor> published;
   {
     std::lock_guard<std::mutex> guard{shared->mtx};
@@ -143,6 +146,11 @@ caf::error start_remoting(node_context& ctx) {
   svc.remoting
       = sys.spawn<caf::hidden>(remoting, svc.shared, mm, ctx.logger("remote"));
   svc.started = true;
+  svc.peers_status = status::add(
+      sys, "peers", [shared = svc.shared] { return peers_status(*shared); });
+  svc.actors_status = status::add(sys, "actors", [shared = svc.shared] {
+    return published_status(*shared);
+  });
   caf::error result;
   if (ctx.opts.port) {
     auto where = endpoint(ctx.opts.host, *ctx.opts.port);

@@ -68,13 +68,39 @@ bool has_exited(const caf::actor& hdl) {
 // Records what this node learned about a peer: by connecting to it (`where`
 // names host and port) or from the peer's own hello (its name only).
 void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
-                   std::vector<std::string> types) {
+                   std::vector<std::string> types,
+                   const caf::strong_actor_ptr& watch) {
   auto lbl = std::make_shared<peer_label>();
   lbl->where = std::move(where);
   lbl->types = std::move(types);
   std::sort(lbl->types.begin(), lbl->types.end());
+  if (watch) // a proxy goes when its node is lost
+    watch->get()->attach_functor([weak = std::weak_ptr<const peer_label>{lbl}] {
+      if (auto l = weak.lock())
+        l->up.store(false);
+    });
   std::lock_guard<std::mutex> guard{st.mtx};
   st.peers[nid] = std::move(lbl);
+}
+
+nlohmann::json peers_status(shared_state& st) {
+  auto peers = nlohmann::json::array();
+  std::lock_guard<std::mutex> guard{st.mtx};
+  for (auto& [nid, lbl] : st.peers)
+    peers.push_back({{"node", lbl->where},
+                     {"state", lbl->up.load() ? "up" : "down"},
+                     {"types", lbl->types.size()}});
+  return peers;
+}
+
+nlohmann::json published_status(shared_state& st) {
+  auto actors = nlohmann::json::array();
+  std::lock_guard<std::mutex> guard{st.mtx};
+  for (auto& [name, hdl] : st.published)
+    if (hdl)
+      actors.push_back(
+          {{"name", name}, {"id", hdl.id()}, {"how", "published"}});
+  return actors;
 }
 
 // -- registry actor: the actor listening on the node's port -------------------
@@ -89,7 +115,8 @@ caf::behavior registry(caf::stateful_actor<registry_state>* self,
         auto& st = *self->state.shared;
         auto nid = self->current_sender()->node();
         if (nid != self->node() && !st.label(nid))
-          remember_peer(st, nid, "'" + name + "'", std::move(types));
+          remember_peer(st, nid, "'" + name + "'", std::move(types),
+                        self->current_sender());
         return caf::make_message(st.node_name, st.local_types);
       },
       [=](lookup_atom, const std::string& name) -> caf::result<caf::actor> {

@@ -20,6 +20,7 @@
 #include "coactor/coroutines.hpp"
 #include "coactor/http/client.hpp"
 #include "coactor/node.hpp"
+#include "metrics_support.hpp"
 #include "server_support.hpp"
 #include "support/child_process.hpp"
 
@@ -27,20 +28,11 @@ using namespace std::chrono_literals;
 namespace http = coactor::http;
 namespace metrics = coactor::metrics;
 namespace fs = std::filesystem;
+using coactor::testing::make_metrics_node;
 using coactor::testing::raw_client;
+using coactor::testing::temp_dir;
 
 namespace {
-
-coactor::node make_metrics_node() {
-  coactor::node_options opts;
-  opts.threads = 2;
-  opts.metrics_port = 0;
-  opts.log_level = coactor::log::level::error;
-  auto n = coactor::node::create(opts);
-  REQUIRE(n);
-  REQUIRE(metrics::endpoint_port(*n));
-  return std::move(*n);
-}
 
 std::string scrape(coactor::node& n) {
   raw_client c{*metrics::endpoint_port(n)};
@@ -50,20 +42,6 @@ std::string scrape(coactor::node& n) {
         == metrics::prometheus_content_type);
   return res.body();
 }
-
-/// A temporary directory, removed with everything in it.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    auto tmpl = (fs::temp_directory_path() / "coactor-metrics-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 /// Runs a pipeline of `count` items to completion; returns its summary.
 coactor::actors::pipeline_summary run_pipeline(coactor::node& n, int count) {

@@ -211,9 +211,11 @@ using histogram_family = family<histogram>;
 
 namespace detail {
 struct registry_impl;
+struct registry_access;
 } // namespace detail
 
-/// Keeps a collector registered; move-only. Destroying (or `reset`) it
+/// Keeps a collector (or a status provider, status.hpp) registered;
+/// move-only. Destroying (or `reset`) it
 /// removes the collector, waiting for a collection running it to finish.
 class collector_handle {
  public:
@@ -290,6 +292,7 @@ class registry {
   [[nodiscard]] std::string to_prometheus();
 
  private:
+  friend struct detail::registry_access; // the status document (status.hpp)
   std::shared_ptr<detail::registry_impl> impl_;
 };
 

@@ -1,5 +1,6 @@
 // The node's metrics service: its registry, the built-in node metrics and
-// the `/metrics` route on the node's HTTP server.
+// the node's observability server: `/metrics`, `/status.json` and the status
+// page (`/` and `/status`).
 #include "endpoint.hpp"
 
 #include <chrono>
@@ -13,46 +14,32 @@ namespace coactor::metrics {
 
 namespace detail {
 
-namespace {
-
-class metrics_service : public coactor::detail::node_service {
- public:
-  explicit metrics_service(coactor::detail::node_context& ctx)
-      : started_(std::chrono::steady_clock::now()) {
-    auto info = reg.add_gauge(
-        "coactor_node_info", "Always 1; the node's name as a label.", {"node"});
-    auto uptime = reg.add_gauge("coactor_node_uptime_seconds",
-                                "Seconds since the node started.");
-    auto threads = reg.add_gauge("coactor_node_scheduler_threads",
-                                 "Worker threads of the node's scheduler.");
-    auto alive = reg.add_gauge("coactor_node_actors_alive",
-                               "Actors owned by the node that are alive.");
-    // The names are valid: these cannot fail.
-    (*(*info)->get({ctx.opts.name}))->set(1);
-    (*(*threads)->get({}))->set(static_cast<double>(ctx.opts.threads));
-    auto* up = *(*uptime)->get({});
-    auto* al = *(*alive)->get({});
-    collector_ = reg.add_collector([this, up, al, &ctx] {
-      std::chrono::duration<double> d
-          = std::chrono::steady_clock::now() - started_;
-      up->set(d.count());
-      al->set(static_cast<double>(ctx.owned_alive()));
-    });
-  }
-
-  registry reg;
-  std::optional<uint16_t> port;
-
- private:
-  std::chrono::steady_clock::time_point started_;
-  collector_handle collector_; // after `reg`: removed before it dies
-};
+metrics_service::metrics_service(coactor::detail::node_context& ctx)
+    : started_(std::chrono::steady_clock::now()) {
+  auto info = reg.add_gauge("coactor_node_info",
+                            "Always 1; the node's name as a label.", {"node"});
+  auto uptime = reg.add_gauge("coactor_node_uptime_seconds",
+                              "Seconds since the node started.");
+  auto threads = reg.add_gauge("coactor_node_scheduler_threads",
+                               "Worker threads of the node's scheduler.");
+  auto alive = reg.add_gauge("coactor_node_actors_alive",
+                             "Actors owned by the node that are alive.");
+  // The names are valid: these cannot fail.
+  (*(*info)->get({ctx.opts.name}))->set(1);
+  (*(*threads)->get({}))->set(static_cast<double>(ctx.opts.threads));
+  auto* up = *(*uptime)->get({});
+  auto* al = *(*alive)->get({});
+  collector_ = reg.add_collector([this, up, al, &ctx] {
+    std::chrono::duration<double> d
+        = std::chrono::steady_clock::now() - started_;
+    up->set(d.count());
+    al->set(static_cast<double>(ctx.owned_alive()));
+  });
+}
 
 metrics_service& service_of(coactor::detail::node_context& ctx) {
   return ctx.service<metrics_service>();
 }
-
-} // namespace
 
 caf::error start_node_metrics(node& n) {
   auto& svc = service_of(*n.context());
@@ -66,6 +53,21 @@ caf::error start_node_metrics(node& n) {
                               {{"Content-Type", prometheus_content_type}},
                               reg->to_prometheus()};
       }});
+  auto* ctx = n.context(); // outlives the server, unlike the `node` handle
+  routes.route("GET", "/status.json",
+               http::function_handler{[ctx](const http::request&) {
+                 return http::response{200,
+                                       {{"Content-Type", "application/json"},
+                                        {"Cache-Control", "no-store"}},
+                                       snapshot(*ctx).dump()};
+               }});
+  for (const char* path : {"/", "/status"})
+    routes.route("GET", path, http::function_handler{[](const http::request&) {
+                   return http::response{
+                       200,
+                       {{"Content-Type", "text/html; charset=utf-8"}},
+                       std::string{page_html()}};
+                 }});
   http::server_options opts;
   opts.host = n.options().host;
   opts.port = *n.options().metrics_port;

@@ -1,13 +1,49 @@
-// Private: the node's metrics service, started with the node.
+// Private: the node's metrics service (its registry, the built-in node
+// metrics, the HTTP endpoint), started with the node.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
 #include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../node_context.hpp"
+#include "coactor/metrics.hpp"
 
 namespace coactor {
 class node;
 } // namespace coactor
 
 namespace coactor::metrics::detail {
+
+class metrics_service : public coactor::detail::node_service {
+ public:
+  /// Registers the built-in node metrics.
+  explicit metrics_service(coactor::detail::node_context& ctx);
+
+  registry reg;
+  std::optional<uint16_t> port;
+
+  [[nodiscard]] std::chrono::steady_clock::time_point started() const noexcept {
+    return started_;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point started_;
+  collector_handle collector_; // after `reg`: removed before it dies
+};
+
+/// Returns the status document of the node of `ctx` (status.cpp).
+nlohmann::json snapshot(coactor::detail::node_context& ctx);
+
+/// Returns the status page (status_page.cpp).
+std::string_view page_html() noexcept;
+
+/// Returns the service of `ctx`, created on first use.
+metrics_service& service_of(coactor::detail::node_context& ctx);
 
 /// Creates `n`'s registry with the built-in node metrics and, when
 /// `metrics_port` is set, serves `/metrics` on it. Errors: those of

@@ -130,6 +130,7 @@ void collector_handle::reset() noexcept {
   if (auto reg = reg_.lock(); reg && id_ != 0) {
     std::lock_guard<std::mutex> guard{reg->collect_mtx};
     reg->collectors.erase(id_);
+    reg->status_providers.erase(id_);
   }
   reg_.reset();
   id_ = 0;
@@ -142,6 +143,7 @@ void collector_handle::finish() noexcept {
       i->second();
       reg->collectors.erase(i);
     }
+    reg->status_providers.erase(id_);
   }
   reg_.reset();
   id_ = 0;

@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "coactor/metrics.hpp"
 
 namespace coactor::metrics::detail {
@@ -29,11 +31,21 @@ struct registry_impl {
   std::mutex collect_mtx;
   std::map<uint64_t, std::function<void()>> collectors;
   uint64_t next_id = 1;
+  // Status providers (status.hpp) by id, with their section; same lock.
+  std::map<uint64_t, std::pair<std::string, std::function<nlohmann::json()>>>
+      status_providers;
 
   /// Precondition: `collect_mtx` held.
   void run_collectors() {
     for (auto& [id, fn] : collectors)
       fn();
+  }
+};
+
+/// How the status document reaches a registry's providers.
+struct registry_access {
+  static const std::shared_ptr<registry_impl>& impl(registry& r) {
+    return r.impl_;
   }
 };
 

@@ -92,6 +92,8 @@ struct run_state {
   /// Publishes the probes to the node's metrics; its last run keeps the
   /// final figures there.
   metrics::collector_handle publisher;
+  /// Shows the run in the node's status document until it completes.
+  metrics::collector_handle status;
 
   ~run_state() { publisher.finish(); }
 };
@@ -100,6 +102,11 @@ struct run_state {
 /// out, drops, buffered items) to `n`'s metrics registry.
 metrics::collector_handle
 publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run);
+
+/// Adds `run` to `n`'s status document (section "pipelines": stages with
+/// their position, figures and rate, and the edges between them).
+metrics::collector_handle publish_status(coactor::node& n,
+                                         const std::shared_ptr<run_state>& run);
 
 /// Collects the actors of a pipeline while the builder spawns them.
 struct build_context {
