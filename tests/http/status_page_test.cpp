@@ -128,7 +128,9 @@ TEST_CASE("sections of one's own appear until their handle goes",
   });
   auto bad = status::add(
       n, "jobs", []() -> json { throw std::runtime_error("disk gone"); });
+  auto reserved = status::add(n, "node", [] { return json{1}; });
   auto doc = status_json(n);
+  CHECK(doc["node"].is_object());   // "node" is not a section
   REQUIRE(doc["jobs"].size() == 4); // one, two spliced, one error
   CHECK(doc["jobs"][0] == json{{"job", "import"}, {"calls", 1}});
   CHECK(doc["jobs"][1]["job"] == "a");

@@ -20,10 +20,11 @@ namespace status {
 using provider = std::function<nlohmann::json()>;
 
 /// Adds `fn` to the section `section` of `n`'s status document (built-in
-/// sections: "pipelines", "peers", "actors"; any other name adds a section
-/// of your own): at every snapshot its value is appended to the section's
-/// array, an array value is spliced in. Destroying the returned handle
-/// removes `fn`.
+/// sections: "pipelines", "peers", "actors"; any other name but "node" adds
+/// a section of your own): at every snapshot its value is appended to the
+/// section's array, an array value is spliced in. Destroying the returned
+/// handle removes `fn`. Returns an empty handle (and registers nothing) for the
+/// name "node", which holds the node's own figures, or an empty `fn`.
 ///
 /// Threading: `fn` runs on the thread that takes the snapshot (the status
 /// endpoint's handler actor, or yours), never at the same time as another

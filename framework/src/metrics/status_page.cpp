@@ -117,7 +117,7 @@ function render(doc) {
   if (doc.pipelines.length === 0) ps.appendChild(el("div", {class: "muted"}, "none running"));
   doc.pipelines.forEach(p => {
     ps.appendChild(el("div", {class: "pipeline-title"},
-      "pipeline " + p.id + " (" + p.state + ", " + p.elapsed_seconds.toFixed(1) + " s)"));
+      "pipeline " + p.id + ", running for " + p.elapsed_seconds.toFixed(1) + " s"));
     ps.appendChild(pipelineGraph(p));
   });
   const as = document.getElementById("actors");
