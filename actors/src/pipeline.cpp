@@ -331,7 +331,8 @@ runnable_pipeline::start(completion_handler on_done) const {
   ctx.run = run;
   ctx.controller = detail::spawn_controller(*node_, run);
   build_(ctx);
-  run->publisher = detail::publish_metrics(*node_, run);
+  if (node_->options().metrics)
+    run->publisher = detail::publish_metrics(*node_, run);
   run->status = detail::publish_status(*node_, run);
   detail::start_controller(ctx.controller);
   return running_pipeline{run, ctx.controller};

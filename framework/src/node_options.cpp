@@ -100,6 +100,11 @@ caf::error apply(node_options& opts, std::string_view key,
       return bad_arg("metrics-port: expected 0..65535, got "
                      + std::string{text});
     opts.metrics_port = static_cast<uint16_t>(*n);
+  } else if (key == "metrics") {
+    auto b = parse_bool(key, text);
+    if (!b)
+      return b.error();
+    opts.metrics = *b;
   } else if (key == "networking") {
     auto b = parse_bool(key, text);
     if (!b)
@@ -126,8 +131,7 @@ caf::error apply(node_options& opts, std::string_view key,
                    + ": unknown option (known: name, threads, log-level, "
                      "scheduler, stop-timeout-ms, offload-threads, "
                      "offload-queue, io-threads, handle-signals, host, port, "
-                     "metrics-port, "
-                     "networking, "
+                     "metrics-port, metrics, networking, "
                      "heartbeat-ms, connection-timeout-ms, tls-certificate, "
                      "tls-key, tls-ca, config)");
   }
@@ -230,7 +234,8 @@ node_options::from_args(std::span<const char* const> args, node_options base) {
     if (auto eq = arg.find('='); eq != std::string_view::npos) {
       key = arg.substr(0, eq);
       value = arg.substr(eq + 1);
-    } else if (key == "handle-signals" || key == "networking") {
+    } else if (key == "handle-signals" || key == "networking"
+               || key == "metrics") {
       value = "true";
     } else if (i + 1 < args.size()) {
       value = args[++i];

@@ -189,6 +189,19 @@ TEST_CASE("a plain node is not networked; --networking makes it so",
   CHECK(opts->networked());
 }
 
+TEST_CASE("built-in metrics are on unless --metrics=false", "[framework]") {
+  CHECK(node_options{}.metrics);
+  auto off = parse({"--metrics=false"});
+  REQUIRE(off);
+  CHECK_FALSE(off->metrics);
+  auto on = parse({"--metrics=false", "--metrics"});
+  REQUIRE(on);
+  CHECK(on->metrics);
+  auto bad = parse({"--metrics=maybe"});
+  REQUIRE_FALSE(bad);
+  CHECK(context_of(bad.error()).find("metrics") != std::string::npos);
+}
+
 TEST_CASE("bad networking options are refused, naming the option",
           "[framework]") {
   auto big = parse({"--port", "70000"});

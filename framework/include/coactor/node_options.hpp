@@ -122,6 +122,13 @@ struct node_options {
   /// reports it. Creating the node fails when it cannot listen.
   std::optional<uint16_t> metrics_port;
 
+  /// Whether the node records its built-in metrics (asks, HTTP client and
+  /// server, pipeline stages, ...: docs/observability.md). Off, those cost
+  /// nothing on hot paths; the registry (`metrics::of`) still holds the
+  /// node figures and the user's own metrics, and `metrics_port` still
+  /// serves them.
+  bool metrics = true;
+
   /// Whether the node loads CAF's network layer (the middleman) even when it
   /// does not listen, to connect to other nodes. Implied by `port` and by the
   /// TLS options; plain nodes stay without it (cheaper to start and stop).
@@ -174,7 +181,7 @@ struct node_options {
   /// `--key=value` or `--key value`: `--name`, `--threads`, `--log-level`,
   /// `--scheduler`, `--stop-timeout-ms`, `--offload-threads`,
   /// `--offload-queue`, `--io-threads`, `--handle-signals[=true|false]`,
-  /// `--host`, `--port`, `--metrics-port`,
+  /// `--host`, `--port`, `--metrics-port`, `--metrics[=true|false]`,
   /// `--networking[=true|false]`, `--heartbeat-ms`, `--connection-timeout-ms`,
   /// `--tls-certificate`, `--tls-key`, `--tls-ca` and `--config FILE` (read
   /// at its position, so later arguments override it).
@@ -194,7 +201,7 @@ struct node_options {
   /// Reads the `[node]` table of a TOML file on top of `base`: keys `name`,
   /// `threads`, `log-level`, `scheduler`, `stop-timeout-ms`,
   /// `offload-threads`, `offload-queue`, `io-threads`, `handle-signals`,
-  /// `host`, `port`, `metrics-port`, `networking`, `heartbeat-ms`,
+  /// `host`, `port`, `metrics-port`, `metrics`, `networking`, `heartbeat-ms`,
   /// `connection-timeout-ms`, `tls-certificate`, `tls-key`, `tls-ca`. Errors:
   /// `errc::invalid_config` naming the file, and the line and column or the key
   /// at fault.
