@@ -2,6 +2,7 @@
 // node through its actor system's config.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 namespace coactor::detail {
 
 class node_context;
+struct ask_stats;
 
 /// A per-node facility (gateway, worker pool, remoting registry, ...),
 /// created on first use and stopped when the node stops.
@@ -84,6 +86,10 @@ class node_context : public std::enable_shared_from_this<node_context> {
 
   const node_options opts;
   const log::level level;
+
+  /// Where the node's asks are counted (coactor/detail/ask_stats.hpp): set
+  /// by the metrics service while it lives, null when metrics are off.
+  std::atomic<ask_stats*> asks{nullptr};
 
  private:
   stop_report drain(std::chrono::milliseconds deadline);

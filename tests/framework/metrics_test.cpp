@@ -3,15 +3,22 @@
 // TYPE lines, cumulative histogram buckets).
 #include "coactor/metrics.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <catch2/catch.hpp>
 
+#include "coactor/ask.hpp"
 #include "coactor/node.hpp"
+#include "coactor/start.hpp"
+#include "coactor/when_all.hpp"
 
 namespace metrics = coactor::metrics;
 
@@ -21,6 +28,69 @@ template <class T>
 T* must(caf::expected<T*> x) {
   REQUIRE(x);
   return *x;
+}
+
+using namespace std::chrono_literals;
+
+caf::behavior echo() {
+  return {[](int x) {
+    return x;
+  }};
+}
+
+// 17 asks: 12 single ones (one to a dead actor, one with a zero timeout)
+// and 5 in two gathers (three distinct targets under one request id, two
+// to one target with an id each). Reports how many replies were right.
+coactor::task<int> seventeen_asks(caf::event_based_actor* self,
+                                  std::vector<caf::actor> echoes,
+                                  caf::actor dead) {
+  int ok = 0;
+  for (int i = 0; i < 10; ++i)
+    if (auto r = co_await coactor::ask<int>(self, echoes[0], 1s, i); r == i)
+      ++ok;
+  if (auto r = co_await coactor::ask<int>(self, dead, 1s, 1);
+      !r && is(r.error(), coactor::errc::target_down))
+    ++ok;
+  // The timeout is posted before the request goes out: it wins.
+  if (auto r = co_await coactor::ask<int>(self, echoes[0], 0ns, 1);
+      !r && is(r.error(), coactor::errc::timeout))
+    ++ok;
+  for (auto& targets :
+       {echoes, std::vector<caf::actor>{echoes[0], echoes[0]}}) {
+    std::vector<coactor::ask_awaitable<int, int>> asks;
+    for (auto& t : targets)
+      asks.push_back(coactor::ask<int>(self, t, 1s, 7));
+    for (auto& r : co_await coactor::gather(std::move(asks)))
+      if (r == 7)
+        ++ok;
+  }
+  co_return ok;
+}
+
+// Runs `seventeen_asks` on `n` and returns its count of right replies.
+int run_seventeen_asks(coactor::node& n) {
+  std::vector<caf::actor> echoes;
+  for (int i = 0; i < 3; ++i)
+    echoes.push_back(n.spawn(echo));
+  auto dead = n.spawn(echo);
+  {
+    caf::scoped_actor waiter{n.system()};
+    waiter->send_exit(dead, caf::exit_reason::user_shutdown);
+    waiter->wait_for(dead);
+  }
+  std::promise<int> result;
+  n.spawn([&](caf::event_based_actor* self) {
+    coactor::start(
+        self, seventeen_asks(self, echoes, dead),
+        [&](caf::expected<int> x) { result.set_value(x ? *x : -1); });
+  });
+  auto f = result.get_future();
+  REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  return f.get();
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
 }
 
 } // namespace
@@ -201,4 +271,36 @@ TEST_CASE("metrics-port is read from the command line and checked",
   REQUIRE_FALSE(err);
   CHECK(coactor::context_of(err.error()).find("metrics-port")
         != std::string::npos);
+}
+
+TEST_CASE("asks are counted with their errors and latency",
+          "[framework][metrics]") {
+  coactor::node_options opts;
+  opts.log_level = coactor::log::level::error;
+  auto n = coactor::node::create(opts);
+  REQUIRE(n);
+  REQUIRE(run_seventeen_asks(*n) == 17);
+  auto text = metrics::of(*n).to_prometheus();
+  INFO(text);
+  CHECK(has_line(text, "coactor_asks_total 17"));
+  CHECK(has_line(text, "coactor_ask_errors_total{error=\"target_down\"} 1"));
+  CHECK(has_line(text, "coactor_ask_errors_total{error=\"timeout\"} 1"));
+  CHECK(text.find("coactor_ask_errors_total{error=\"cancelled\"}")
+        == std::string::npos);
+  CHECK(has_line(text, "coactor_ask_duration_seconds_count 17"));
+  CHECK(has_line(text, "coactor_ask_duration_seconds_bucket{le=\"+Inf\"} 17"));
+  // Counted once: a second exposition adds nothing.
+  CHECK(has_line(metrics::of(*n).to_prometheus(), "coactor_asks_total 17"));
+}
+
+TEST_CASE("with metrics off, asks are not counted", "[framework][metrics]") {
+  coactor::node_options opts;
+  opts.log_level = coactor::log::level::error;
+  opts.metrics = false;
+  auto n = coactor::node::create(opts);
+  REQUIRE(n);
+  REQUIRE(run_seventeen_asks(*n) == 17);
+  auto text = metrics::of(*n).to_prometheus();
+  CHECK(text.find("coactor_ask") == std::string::npos);
+  CHECK(text.find("coactor_node_info") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // coactor::ask: co_await a request to an actor, yielding caf::expected<R>.
 #pragma once
 
+#include <chrono>
 #include <coroutine>
 #include <string>
 #include <tuple>
@@ -99,6 +100,8 @@ class [[nodiscard]] ask_awaitable {
   template <class Promise>
   bool await_suspend(std::coroutine_handle<Promise> h) {
     auto* s = h.promise().scope();
+    if ((stats_ = s->asks()) != nullptr)
+      started_ = std::chrono::steady_clock::now();
     if (s->stopped()) {
       result_ = make_error(errc::cancelled, "ask");
       return false;
@@ -122,7 +125,12 @@ class [[nodiscard]] ask_awaitable {
     return true;
   }
 
-  caf::expected<R> await_resume() { return std::move(result_); }
+  caf::expected<R> await_resume() {
+    if (stats_ != nullptr)
+      detail::record_ask(*stats_, std::chrono::steady_clock::now() - started_,
+                         result_ ? nullptr : &result_.error());
+    return std::move(result_);
+  }
 
   /// @private The target (null for an invalid handle).
   [[nodiscard]] const caf::strong_actor_ptr& target() const noexcept {
@@ -148,6 +156,8 @@ class [[nodiscard]] ask_awaitable {
   caf::strong_actor_ptr target_;
   caf::timespan timeout_;
   std::tuple<Ts...> args_;
+  detail::ask_stats* stats_ = nullptr; // counted when set (await_suspend)
+  std::chrono::steady_clock::time_point started_;
   // An empty error (no allocation); always overwritten before await_resume.
   caf::expected<R> result_{caf::error{}};
 };

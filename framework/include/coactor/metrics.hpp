@@ -107,6 +107,11 @@ class histogram {
   /// Records `x`; single writer only (see the class).
   void observe_owned(double x) noexcept;
 
+  /// Adds `counts` (observations per bucket, as `bucket_counts` returns
+  /// them; extra entries are ignored) and their `sum`: for collectors that
+  /// accumulate observations elsewhere. Single writer only (see the class).
+  void merge_owned(const std::vector<uint64_t>& counts, double sum) noexcept;
+
   /// Observations per bucket (not cumulative; the last one is +Inf).
   [[nodiscard]] std::vector<uint64_t> bucket_counts() const;
 

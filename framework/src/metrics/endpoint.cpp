@@ -35,6 +35,8 @@ metrics_service::metrics_service(coactor::detail::node_context& ctx)
     up->set(d.count());
     al->set(static_cast<double>(ctx.owned_alive()));
   });
+  if (ctx.opts.metrics)
+    asks_ = std::make_unique<ask_metrics>(reg, ctx);
 }
 
 metrics_service& service_of(coactor::detail::node_context& ctx) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../node_context.hpp"
+#include "coactor/detail/ask_stats.hpp"
 #include "coactor/metrics.hpp"
 
 namespace coactor {
@@ -18,6 +20,22 @@ class node;
 } // namespace coactor
 
 namespace coactor::metrics::detail {
+
+/// The node's ask figures (ask_metrics.cpp): the shards that `ask` and
+/// `when_all` count into (`node_context::asks` while this lives) and the
+/// collector that publishes them.
+class ask_metrics {
+ public:
+  ask_metrics(registry& reg, coactor::detail::node_context& ctx);
+  ~ask_metrics();
+  ask_metrics(const ask_metrics&) = delete;
+  ask_metrics& operator=(const ask_metrics&) = delete;
+
+ private:
+  coactor::detail::node_context& ctx_;
+  std::unique_ptr<coactor::detail::ask_stats> stats_;
+  collector_handle collector_; // after `stats_`: removed before it dies
+};
 
 class metrics_service : public coactor::detail::node_service {
  public:
@@ -33,7 +51,8 @@ class metrics_service : public coactor::detail::node_service {
 
  private:
   std::chrono::steady_clock::time_point started_;
-  collector_handle collector_; // after `reg`: removed before it dies
+  collector_handle collector_;        // after `reg`: removed before it dies
+  std::unique_ptr<ask_metrics> asks_; // null when built-in metrics are off
 };
 
 /// Returns the status document of the node of `ctx` (status.cpp).

@@ -107,6 +107,16 @@ void histogram::observe_owned(double x) noexcept {
              std::memory_order_relaxed);
 }
 
+void histogram::merge_owned(const std::vector<uint64_t>& counts,
+                            double sum) noexcept {
+  auto n = std::min(counts.size(), bounds_->size() + 1);
+  for (std::size_t i = 0; i < n; ++i)
+    counts_[i].store(counts_[i].load(std::memory_order_relaxed) + counts[i],
+                     std::memory_order_relaxed);
+  sum_.store(sum_.load(std::memory_order_relaxed) + sum,
+             std::memory_order_relaxed);
+}
+
 std::vector<uint64_t> histogram::bucket_counts() const {
   std::vector<uint64_t> result(bounds_->size() + 1);
   for (std::size_t i = 0; i < result.size(); ++i)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <tuple>
@@ -123,6 +124,8 @@ class ask_batch : public timed_join, public batch_sink<R> {
   bool await_suspend(std::coroutine_handle<Promise> h) {
     scope_ = h.promise().scope();
     self_ = scope_->self();
+    if ((stats_ = scope_->asks()) != nullptr)
+      started_ = now_ = std::chrono::steady_clock::now();
     parent_ = h;
     auto n = asks_.size();
     results_.reserve(n);
@@ -164,6 +167,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
       // completed at once
       it.done = true;
       --remaining_;
+      count(i);
       if (any_ && winner_ == npos)
         winner_ = i;
     }
@@ -191,6 +195,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
   }
 
   void item_done(std::size_t i, caf::type_erased_tuple& xs) override {
+    tick();
     auto& it = items_[i];
     it.pending = false;
     it.done = true;
@@ -201,6 +206,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
       results_[i] = make_error(errc::cancelled, "ask");
     else
       read_reply(xs, results_[i]);
+    count(i);
     if (any_ && winner_ == npos && !it.timed_out && !it.cancelled) {
       winner_ = i;
       cancel_children();
@@ -244,6 +250,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
   }
 
   bool batch_message(caf::type_erased_tuple& xs) override {
+    tick();
     auto* el = self_->current_mailbox_element();
     auto* sender = el != nullptr ? el->sender.get() : nullptr;
     const caf::error* err = nullptr;
@@ -391,6 +398,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
     it.done = true;
     results_[i] = std::move(err);
     --remaining_;
+    count(i);
   }
 
   void complete(std::size_t i, caf::type_erased_tuple& xs) {
@@ -399,6 +407,7 @@ class ask_batch : public timed_join, public batch_sink<R> {
     it.done = true;
     --remaining_;
     complete_reply(i, xs);
+    count(i);
   }
 
   void complete_reply(std::size_t i, caf::type_erased_tuple& xs) {
@@ -421,6 +430,19 @@ class ask_batch : public timed_join, public batch_sink<R> {
       out = make_error(errc::unexpected_reply,
                        "ask: reply " + xs.stringify()
                            + " does not match the expected type");
+  }
+
+  /// Notes the time of the message being handled (for `count`).
+  void tick() noexcept {
+    if (stats_ != nullptr)
+      now_ = std::chrono::steady_clock::now();
+  }
+
+  /// Counts slot `i`, which ended at the last `tick`, in the node's asks.
+  void count(std::size_t i) noexcept {
+    if (stats_ != nullptr)
+      record_ask(*stats_, now_ - started_,
+                 results_[i] ? nullptr : &results_[i].error());
   }
 
   struct item {
@@ -451,6 +473,10 @@ class ask_batch : public timed_join, public batch_sink<R> {
   std::unordered_map<caf::actor_control_block*, std::size_t> by_sender_;
   std::size_t downs_ = 0;  // bounces not yet given to a slot
   std::size_t strays_ = 0; // replies from actors that are no target
+  // The node's ask figures (null: not counted) and the batch's clock.
+  ask_stats* stats_ = nullptr;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point now_;
 };
 
 } // namespace coactor::detail

@@ -13,6 +13,7 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/sec.hpp>
 
+#include "coactor/detail/ask_stats.hpp"
 #include "coactor/error.hpp"
 
 namespace coactor::detail {
@@ -40,11 +41,19 @@ class scope : public caf::ref_counted {
  public:
   scope(caf::scheduled_actor* self, caf::intrusive_ptr<scope> parent) noexcept
       : self_(self), parent_(std::move(parent)) {
-    if (parent_ != nullptr)
+    if (parent_ != nullptr) {
       cancelled_ = parent_->cancelled_;
+      ask_stats_ = parent_->ask_stats_;
+    } else {
+      ask_stats_ = ask_stats_of(self->home_system());
+    }
   }
 
   [[nodiscard]] caf::scheduled_actor* self() const noexcept { return self_; }
+
+  /// Returns where the chain's asks are counted, or null (metrics off, or
+  /// not a coactor node). Looked up once per root task.
+  [[nodiscard]] ask_stats* asks() const noexcept { return ask_stats_; }
 
   [[nodiscard]] bool cancelled() const noexcept { return cancelled_; }
 
@@ -78,6 +87,7 @@ class scope : public caf::ref_counted {
   caf::scheduled_actor* self_;
   caf::intrusive_ptr<scope> parent_;
   join_base* join_ = nullptr;
+  ask_stats* ask_stats_ = nullptr;
   caf::message_id pending_;
   bool has_pending_ = false;
   bool cancelled_ = false;
