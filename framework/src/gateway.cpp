@@ -16,6 +16,7 @@
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
+#include "coactor/metrics.hpp"
 #include "coactor/timer.hpp"
 #include "node_context.hpp"
 
@@ -178,6 +179,7 @@ class gateway_service final : public node_service {
  public:
   explicit gateway_service(node_context& ctx)
       : ctx_(ctx), inbox_(std::make_shared<gateway_inbox>()) {
+    add_metrics();
     // Spawning pins the calling thread to the actor system (see
     // release_thread); undo that unless the thread was pinned before (a
     // worker thread, or a thread that owns the node anyway).
@@ -189,9 +191,12 @@ class gateway_service final : public node_service {
 
   bool post(job_ptr& job) {
     std::lock_guard<std::mutex> guard{inbox_->mtx};
-    if (!hdl_)
+    if (!hdl_) {
+      count(refused_);
       return false;
+    }
     inbox_->jobs.push_back(std::move(job)); // strong guarantee: job kept
+    count(calls_);
     if (!inbox_->wake_pending) {
       inbox_->wake_pending = true;
       hdl_->enqueue(caf::make_mailbox_element(nullptr, caf::make_message_id(),
@@ -216,9 +221,31 @@ class gateway_service final : public node_service {
   }
 
  private:
+  void add_metrics() {
+    auto* reg = ctx_.opts.metrics ? metrics::of(ctx_.system()) : nullptr;
+    if (reg == nullptr)
+      return;
+    if (auto fam = reg->add_counter("coactor_gateway_calls_total",
+                                    "Asks from non-actor threads (async_ask, "
+                                    "ask_future) handed to the gateway."))
+      calls_ = *(*fam)->get({});
+    if (auto fam = reg->add_counter("coactor_gateway_refused_total",
+                                    "Asks from non-actor threads refused "
+                                    "because the node was stopping."))
+      refused_ = *(*fam)->get({});
+  }
+
+  // Under inbox_->mtx: one writer at a time.
+  static void count(metrics::counter* c) noexcept {
+    if (c != nullptr)
+      c->add_owned();
+  }
+
   node_context& ctx_;
   std::shared_ptr<gateway_inbox> inbox_;
   caf::actor hdl_; // guarded by inbox_->mtx
+  metrics::counter* calls_ = nullptr;
+  metrics::counter* refused_ = nullptr;
 };
 
 } // namespace

@@ -181,13 +181,13 @@ void node_context::teardown() {
 }
 
 void node_context::teardown_services() {
-  std::lock_guard<std::mutex> guard{services_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{services_mtx_};
   for (auto i = services_.rbegin(); i != services_.rend(); ++i)
     i->second->stop();
 }
 
 void node_context::clear_services() {
-  std::lock_guard<std::mutex> guard{services_mtx_};
+  std::lock_guard<std::recursive_mutex> guard{services_mtx_};
   services_.clear();
 }
 

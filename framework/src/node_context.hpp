@@ -70,10 +70,12 @@ class node_context : public std::enable_shared_from_this<node_context> {
   std::shared_ptr<spdlog::logger> logger(std::string_view component);
 
   /// Returns the node's instance of `T` (constructed from `node_context&` on
-  /// first use). Thread-safe. Precondition: running.
+  /// first use). Thread-safe. A constructor may use other services: those
+  /// it creates are stopped and destroyed after it (reverse order of
+  /// completion). Precondition: running.
   template <class T>
   T& service() {
-    std::lock_guard<std::mutex> guard{services_mtx_};
+    std::lock_guard<std::recursive_mutex> guard{services_mtx_};
     auto key = std::type_index{typeid(T)};
     for (auto& [k, v] : services_)
       if (k == key)
@@ -123,7 +125,8 @@ class node_context : public std::enable_shared_from_this<node_context> {
   std::shared_ptr<spdlog::sinks::sink> sink_;
   std::vector<std::shared_ptr<spdlog::logger>> loggers_;
 
-  std::mutex services_mtx_;
+  // Recursive: a service's constructor may ask for another service.
+  std::recursive_mutex services_mtx_;
   std::vector<std::pair<std::type_index, std::unique_ptr<node_service>>>
       services_;
 };

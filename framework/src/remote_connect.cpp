@@ -23,6 +23,7 @@ void fail_attempt(remoting_actor_ptr self, uint64_t id, const caf::error& err) {
   if (i == self->state.jobs.end())
     return;
   auto& job = i->second;
+  self->state.shared->attempts_failed.fetch_add(1, std::memory_order_relaxed);
   auto where = endpoint(job.host, job.port);
   if (job.attempt < job.attempts) {
     auto backoff = job.initial_backoff;
@@ -81,6 +82,8 @@ void try_connect(remoting_actor_ptr self, uint64_t id) {
                       if (j == self->state.jobs.end())
                         return;
                       auto& job = j->second;
+                      self->state.shared->attempts_ok.fetch_add(
+                          1, std::memory_order_relaxed);
                       peer p;
                       p.host = job.host;
                       p.port = job.port;

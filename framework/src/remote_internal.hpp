@@ -44,6 +44,10 @@ struct shared_state {
   std::unordered_map<std::string, caf::actor> published;
   std::map<caf::node_id, std::shared_ptr<const peer_label>> peers;
 
+  // Connection attempts of `remote::connect` by outcome (metrics).
+  std::atomic<uint64_t> attempts_ok{0};
+  std::atomic<uint64_t> attempts_failed{0};
+
   std::shared_ptr<const peer_label> label(const caf::node_id& nid) {
     std::lock_guard<std::mutex> guard{mtx};
     auto i = peers.find(nid);
@@ -65,6 +69,11 @@ void remember_peer(shared_state& st, const caf::node_id& nid, std::string where,
 // The status document's peers and published actors (remote_registry.cpp).
 nlohmann::json peers_status(shared_state& st);
 nlohmann::json published_status(shared_state& st);
+
+// Publishes peers by state and connection attempts by outcome to the node's
+// metrics (remote_registry.cpp); empty when the node's metrics are off.
+metrics::collector_handle publish_metrics(coactor::detail::node_context& ctx,
+                                          std::shared_ptr<shared_state> st);
 
 // -- registry actor: listens on the node's port (remote_registry.cpp) ---------
 
@@ -127,6 +136,7 @@ class remote_service : public coactor::detail::node_service {
   // Peers and published actors in the node's status document.
   metrics::collector_handle peers_status;
   metrics::collector_handle actors_status;
+  metrics::collector_handle metrics;
 
  private:
   bool testing_;

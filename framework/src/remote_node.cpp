@@ -30,6 +30,7 @@ namespace coactor::remote::detail {
 void remote_service::stop() {
   peers_status.reset();
   actors_status.reset();
+  metrics.reset();
   std::unordered_map<std::string, caf::actor> published;
   {
     std::lock_guard<std::mutex> guard{shared->mtx};
@@ -151,6 +152,7 @@ caf::error start_remoting(node_context& ctx) {
   svc.actors_status = status::add(sys, "actors", [shared = svc.shared] {
     return published_status(*shared);
   });
+  svc.metrics = publish_metrics(ctx, svc.shared);
   caf::error result;
   if (ctx.opts.port) {
     auto where = endpoint(ctx.opts.host, *ctx.opts.port);

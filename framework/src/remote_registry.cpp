@@ -103,6 +103,48 @@ nlohmann::json published_status(shared_state& st) {
   return actors;
 }
 
+metrics::collector_handle publish_metrics(coactor::detail::node_context& ctx,
+                                          std::shared_ptr<shared_state> st) {
+  auto* reg = ctx.opts.metrics ? metrics::of(ctx.system()) : nullptr;
+  if (reg == nullptr)
+    return {};
+  auto peers = reg->add_gauge("coactor_remote_peers",
+                              "Nodes this node connected to or was "
+                              "contacted by, by state (up, down: lost).",
+                              {"state"});
+  auto attempts = reg->add_counter("coactor_remote_connect_attempts_total",
+                                   "Connection attempts of remote::connect "
+                                   "(retries included), by outcome.",
+                                   {"outcome"});
+  if (!peers || !attempts)
+    return {};
+  // The names are valid: these cannot fail.
+  auto* up = *(*peers)->get({"up"});
+  auto* down = *(*peers)->get({"down"});
+  auto* ok = *(*attempts)->get({"ok"});
+  auto* failed = *(*attempts)->get({"failed"});
+  return reg->add_collector([st = std::move(st), up, down, ok, failed,
+                             ok_seen = uint64_t{0},
+                             failed_seen = uint64_t{0}]() mutable {
+    std::size_t n_up = 0;
+    std::size_t n_all = 0;
+    {
+      std::lock_guard<std::mutex> guard{st->mtx};
+      n_all = st->peers.size();
+      for (auto& [nid, lbl] : st->peers)
+        n_up += lbl->up.load() ? 1 : 0;
+    }
+    up->set(static_cast<double>(n_up));
+    down->set(static_cast<double>(n_all - n_up));
+    // Only this collector writes these series (the registry runs one
+    // collection at a time).
+    auto k = st->attempts_ok.load(std::memory_order_relaxed);
+    ok->add_owned(k - std::exchange(ok_seen, k));
+    k = st->attempts_failed.load(std::memory_order_relaxed);
+    failed->add_owned(k - std::exchange(failed_seen, k));
+  });
+}
+
 // -- registry actor: the actor listening on the node's port -------------------
 
 caf::behavior registry(caf::stateful_actor<registry_state>* self,

@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
+#include "coactor/metrics.hpp"
 #include "support/deterministic.hpp"
 
 using namespace coactor;
@@ -154,6 +155,22 @@ TEST_CASE("a pending ask completes with node_stopped when the node stops",
   CHECK(is(res.error(), errc::node_stopped));
   auto late = ask_future<int>(n, caf::actor{}, 1s, hang_atom::value);
   CHECK_FALSE(late.get());
+}
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "asks through the gateway are counted in the node's metrics",
+                 "[framework][metrics]") {
+  auto calc = spawn(calculator);
+  std::vector<std::future<caf::expected<int>>> futs;
+  for (int i = 0; i < 4; ++i)
+    futs.push_back(ask_future<int>(node(), calc, 1s, add_atom::value, i, 1));
+  run();
+  for (int i = 0; i < 4; ++i)
+    CHECK(futs[i].get() == i + 1);
+  auto text = metrics::of(node()).to_prometheus();
+  INFO(text);
+  CHECK(text.find("\ncoactor_gateway_calls_total 4\n") != std::string::npos);
+  CHECK(text.find("\ncoactor_gateway_refused_total 0\n") != std::string::npos);
 }
 
 TEST_CASE("a stopped node fails asks on the calling thread", "[framework]") {

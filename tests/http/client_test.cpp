@@ -19,6 +19,7 @@
 
 #include "coactor/coroutines.hpp"
 #include "coactor/http/server.hpp"
+#include "coactor/metrics.hpp"
 #include "coactor/node.hpp"
 #include "server_support.hpp"
 #include "support/frame_counter.hpp"
@@ -327,6 +328,32 @@ TEST_CASE("sequential requests to a host reuse one keep-alive connection",
   }
   CHECK(s.stats().requests == 5);
   CHECK(s.stats().open_connections == 1);
+}
+
+TEST_CASE("client exchanges are counted by server and status, with their "
+          "latency and open connections",
+          "[http][metrics]") {
+  auto n = coactor::testing::make_http_node();
+  auto s = serve(n);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(fetch(n, s.url() + "/echo"));
+  REQUIRE(fetch(n, s.url() + "/nowhere")); // a 404 is a response
+  REQUIRE_FALSE(fetch(n, "http://127.0.0.1:1/x"));
+  auto text = coactor::metrics::of(n).to_prometheus();
+  INFO(text);
+  auto has = [&](const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  };
+  auto host = "http://127.0.0.1:" + std::to_string(s.port());
+  CHECK(has("coactor_http_client_requests_total{host=\"" + host
+            + "\",status=\"200\"} 3"));
+  CHECK(has("coactor_http_client_requests_total{host=\"" + host
+            + "\",status=\"404\"} 1"));
+  CHECK(has("coactor_http_client_requests_total{host=\"http://"
+            "127.0.0.1:1\",status=\"connection_failed\"} 1"));
+  CHECK(has("coactor_http_client_request_duration_seconds_count{host=\"" + host
+            + "\"} 4"));
+  CHECK(has("coactor_http_client_open_connections 1")); // kept alive
 }
 
 TEST_CASE("concurrent requests respect max_connections_per_host", "[http]") {

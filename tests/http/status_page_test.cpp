@@ -176,9 +176,22 @@ TEST_CASE("peers and published actors show with their state",
         10s);
     CHECK(doc["peers"][0]["node"].get<std::string>().find("'b'")
           != std::string::npos);
+    // The same in the metrics, and b's one successful connection attempt.
+    auto text = coactor::metrics::of(a).to_prometheus();
+    CHECK(text.find("\ncoactor_remote_peers{state=\"up\"} 1\n")
+          != std::string::npos);
+    text = coactor::metrics::of(*b).to_prometheus();
+    CHECK(text.find("\ncoactor_remote_connect_attempts_total{outcome=\"ok\"} "
+                    "1\n")
+          != std::string::npos);
   } // b stops: a loses it
   status_when(
       a, [](const json& d) { return d["peers"][0]["state"] == "down"; }, 20s);
+  auto text = coactor::metrics::of(a).to_prometheus();
+  CHECK(text.find("\ncoactor_remote_peers{state=\"down\"} 1\n")
+        != std::string::npos);
+  CHECK(text.find("\ncoactor_remote_peers{state=\"up\"} 0\n")
+        != std::string::npos);
 }
 
 TEST_CASE("headless Chromium renders the status page of a running pipeline",

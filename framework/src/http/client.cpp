@@ -77,6 +77,13 @@ caf::expected<url_parts> parse_url(const std::string& url) {
   return u;
 }
 
+// The status label of a failed exchange: coactor's error name.
+std::string outcome_name(const caf::error& err) {
+  if (err.category() == error_category)
+    return std::string{to_string(static_cast<errc>(err.code()))};
+  return "other";
+}
+
 bool idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT"
          || method == "DELETE" || method == "OPTIONS";
@@ -90,7 +97,8 @@ class exchange : public std::enable_shared_from_this<exchange> {
            client_options opts, done_callback<response> done)
       : ioc_(ioc), pool_(pool), req_(std::move(req)), opts_(std::move(opts)),
         done_(std::move(done)), ex_(pool.strand(ioc)), resolver_(ex_),
-        timer_(ex_), deadline_(clock_type::now() + opts_.timeout) {}
+        timer_(ex_), started_(clock_type::now()),
+        deadline_(started_ + opts_.timeout) {}
 
   void run(url_parts u, std::string url) {
     url_ = std::move(url);
@@ -339,6 +347,10 @@ class exchange : public std::enable_shared_from_this<exchange> {
     }
     if (ticket_ != 0 && pool_.abandon(u_.key(), ticket_))
       ticket_ = 0;
+    std::chrono::duration<double> took = clock_type::now() - started_;
+    pool_.count(u_.key(),
+                r ? std::to_string(r->status) : outcome_name(r.error()),
+                took.count());
     if (r)
       done_(std::move(*r));
     else
@@ -386,6 +398,7 @@ class exchange : public std::enable_shared_from_this<exchange> {
   net::strand<net::io_context::executor_type> ex_;
   tcp::resolver resolver_;
   net::steady_timer timer_;
+  clock_type::time_point started_;
   clock_type::time_point deadline_;
   std::string url_;
   url_parts u_;
@@ -402,6 +415,41 @@ class exchange : public std::enable_shared_from_this<exchange> {
 };
 
 } // namespace
+
+client_pool::client_pool(coactor::detail::node_context& ctx) {
+  if (!ctx.opts.metrics)
+    return;
+  auto* reg = metrics::of(ctx.system());
+  if (reg == nullptr)
+    return;
+  if (auto fam = reg->add_counter("coactor_http_client_requests_total",
+                                  "HTTP client exchanges that ended, by "
+                                  "server (scheme://host:port) and status "
+                                  "(or error name).",
+                                  {"host", "status"}))
+    requests_metric_ = *fam;
+  if (auto fam = reg->add_histogram(
+          "coactor_http_client_request_duration_seconds",
+          "HTTP client exchanges from the call to the response or error "
+          "(redirects and the wait for a connection included).",
+          {"host"}, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}))
+    duration_metric_ = *fam;
+  if (auto fam = reg->add_gauge("coactor_http_client_open_connections",
+                                "HTTP client connections open or being "
+                                "opened, idle ones included."))
+    if (auto g = (*fam)->get({}))
+      open_metric_ = *g;
+}
+
+void client_pool::count(const std::string& host, const std::string& status,
+                        double seconds) {
+  if (requests_metric_ != nullptr)
+    if (auto c = requests_metric_->get({host, status}))
+      (*c)->inc();
+  if (duration_metric_ != nullptr)
+    if (auto h = duration_metric_->get({host}))
+      (*h)->observe(seconds);
+}
 
 std::function<void()> fetch_start::operator()(done_callback<response> done) {
   auto u = parse_url(url);

@@ -18,6 +18,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "../node_context.hpp"
+#include "coactor/metrics.hpp"
 
 namespace coactor::http::detail {
 
@@ -89,7 +90,15 @@ using acquire_handler = std::function<void(connection_ptr)>;
 /// when the node stops.
 class client_pool final : public coactor::detail::node_service {
  public:
-  explicit client_pool(coactor::detail::node_context&) {}
+  /// Registers the client's metrics unless the node's are off.
+  explicit client_pool(coactor::detail::node_context& ctx);
+
+  /// Counts one finished exchange with `host` (scheme, host and port) that
+  /// ended with `status` (a status code, or the error's name) after
+  /// `seconds`. Any thread; takes the families' locks (HTTP is no per-item
+  /// path).
+  void count(const std::string& host, const std::string& status,
+             double seconds);
 
   /// The one strand on which every exchange and connection of the node
   /// runs: a kept connection moves from exchange to exchange, and its
@@ -119,6 +128,8 @@ class client_pool final : public coactor::detail::node_service {
     }
     if (host.open < limit) {
       ++host.open;
+      if (open_metric_ != nullptr)
+        open_metric_->add(1);
       guard.unlock();
       h(nullptr);
       return 0;
@@ -159,8 +170,11 @@ class client_pool final : public coactor::detail::node_service {
     }
     if (c)
       host.idle.push_back(std::move(c));
-    else if (host.open > 0)
+    else if (host.open > 0) {
       --host.open;
+      if (open_metric_ != nullptr)
+        open_metric_->add(-1);
+    }
   }
 
   void stop() override {
@@ -194,6 +208,10 @@ class client_pool final : public coactor::detail::node_service {
   std::optional<net::strand<net::io_context::executor_type>> strand_;
   std::size_t next_ticket_ = 0;
   bool stopped_ = false;
+  // The node's metrics (null when off); they outlive every exchange.
+  metrics::counter_family* requests_metric_ = nullptr;
+  metrics::histogram_family* duration_metric_ = nullptr;
+  metrics::gauge* open_metric_ = nullptr;
 };
 
 } // namespace coactor::http::detail
