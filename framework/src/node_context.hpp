@@ -24,6 +24,7 @@ namespace coactor::detail {
 
 class node_context;
 struct ask_stats;
+struct bridge_totals;
 
 /// A per-node facility (gateway, worker pool, remoting registry, ...),
 /// created on first use and stopped when the node stops.
@@ -92,6 +93,11 @@ class node_context : public std::enable_shared_from_this<node_context> {
   /// Where the node's asks are counted (coactor/detail/ask_stats.hpp): set
   /// by the metrics service while it lives, null when metrics are off.
   std::atomic<ask_stats*> asks{nullptr};
+
+  /// What the node's bridges count into (coactor/detail/bridge_totals.hpp):
+  /// set by the metrics service when the node starts (before any actor of
+  /// it runs), null when metrics are off.
+  std::shared_ptr<bridge_totals> bridges;
 
  private:
   stop_report drain(std::chrono::milliseconds deadline);

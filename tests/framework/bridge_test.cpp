@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <catch2/catch.hpp>
 
+#include "coactor/metrics.hpp"
 #include "support/deterministic.hpp"
 
 using namespace coactor;
@@ -107,6 +109,36 @@ TEST_CASE_METHOD(testing::deterministic_fixture,
   self->send(hdl, get_atom::value);
   run();
   CHECK(receive_now<int>() == 42);
+}
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "bridge calls are counted in the node's metrics by outcome",
+                 "[framework][metrics]") {
+  bridge<int> call;
+  auto hdl = spawn([&call](caf::event_based_actor* self) -> caf::behavior {
+    call = make_bridge(self, [](int x) {
+      if (x < 0)
+        throw std::runtime_error("negative");
+    });
+    return {[](get_atom) {
+    }};
+  });
+  run();
+  for (int x : {1, 2, -1, 3})
+    call(x);
+  run();
+  call.stop();
+  call(4); // dropped: stopped
+  run();
+  auto text = metrics::of(node()).to_prometheus();
+  INFO(text);
+  auto has = [&](const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+  };
+  CHECK(has("coactor_bridge_calls_total{outcome=\"delivered\"} 4"));
+  CHECK(has("coactor_bridge_calls_total{outcome=\"failed\"} 1"));
+  CHECK(has("coactor_bridge_calls_total{outcome=\"dropped\"} 1"));
+  CHECK(call.stats().dropped == 1); // the bridge's own figures agree
 }
 
 TEST_CASE_METHOD(testing::deterministic_fixture,

@@ -20,6 +20,7 @@
 #include <caf/scheduled_actor.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
 
+#include "coactor/detail/bridge_totals.hpp"
 #include "coactor/detail/rearm.hpp"
 #include "coactor/log.hpp"
 
@@ -43,7 +44,8 @@ class bridge_state {
   using call_args = std::tuple<Args...>;
 
   bridge_state(caf::scheduled_actor* self, bool once)
-      : handler(self), target(self->ctrl()), once(once) {}
+      : handler(self), target(self->ctrl()), once(once),
+        totals(bridge_totals_of(self->home_system())) {}
 
   /// Decides on the caller's thread whether a call may be posted.
   bool admit() noexcept {
@@ -60,6 +62,16 @@ class bridge_state {
 
   void count_drop(uint64_t n = 1) noexcept {
     dropped.fetch_add(n, std::memory_order_relaxed);
+    if (totals != nullptr)
+      bridge_totals::add(totals->dropped, n);
+  }
+
+  /// Adds one burst's figures to the node's (actor context).
+  void count_burst(uint64_t delivered_now, uint64_t failed_now) noexcept {
+    if (totals != nullptr) {
+      bridge_totals::add(totals->delivered, delivered_now);
+      bridge_totals::add(totals->failed, failed_now);
+    }
   }
 
   /// Drops and counts every queued call and clears the pending wake-up:
@@ -89,6 +101,8 @@ class bridge_state {
   rearmable_handler handler;
   const caf::weak_actor_ptr target;
   const bool once;
+  // The node's figures (null: not counted).
+  const std::shared_ptr<bridge_totals> totals;
 };
 
 template <class... Args>
@@ -285,6 +299,7 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
         if (!st->once)
           st->handler.rearm(self);
         size_t i = 0;
+        uint64_t failed_now = 0;
         for (; i < batch->size(); ++i) {
           // A handler may stop the bridge or end the actor: the rest of the
           // batch must not run then, as separate messages would not.
@@ -298,15 +313,18 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
           try {
             std::apply(*fp, std::move((*batch)[i]));
           } catch (const std::exception& e) {
+            ++failed_now;
             st->failed.fetch_add(1, std::memory_order_relaxed);
             log::actor_logger{self, "bridge"}.error("bridge handler threw: {}",
                                                     e.what());
           } catch (...) {
+            ++failed_now;
             st->failed.fetch_add(1, std::memory_order_relaxed);
             log::actor_logger{self, "bridge"}.error(
                 "bridge handler threw a non-standard exception");
           }
         }
+        st->count_burst(i, failed_now);
         st->count_drop(batch->size() - i);
         batch->clear();
         // Keep the capacity of ordinary bursts, not of a rare huge one.

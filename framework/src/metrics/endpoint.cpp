@@ -35,8 +35,10 @@ metrics_service::metrics_service(coactor::detail::node_context& ctx)
     up->set(d.count());
     al->set(static_cast<double>(ctx.owned_alive()));
   });
-  if (ctx.opts.metrics)
+  if (ctx.opts.metrics) {
     asks_ = std::make_unique<ask_metrics>(reg, ctx);
+    bridges_ = publish_bridges(reg, ctx);
+  }
 }
 
 metrics_service& service_of(coactor::detail::node_context& ctx) {

@@ -37,6 +37,11 @@ class ask_metrics {
   collector_handle collector_; // after `stats_`: removed before it dies
 };
 
+/// Makes the node's bridge figures (`node_context::bridges`) and a collector
+/// publishing them to `reg` (bridge_metrics.cpp).
+collector_handle publish_bridges(registry& reg,
+                                 coactor::detail::node_context& ctx);
+
 class metrics_service : public coactor::detail::node_service {
  public:
   /// Registers the built-in node metrics.
@@ -53,6 +58,7 @@ class metrics_service : public coactor::detail::node_service {
   std::chrono::steady_clock::time_point started_;
   collector_handle collector_;        // after `reg`: removed before it dies
   std::unique_ptr<ask_metrics> asks_; // null when built-in metrics are off
+  collector_handle bridges_;
 };
 
 /// Returns the status document of the node of `ctx` (status.cpp).
