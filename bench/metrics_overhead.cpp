@@ -397,8 +397,8 @@ void flood_figure(int items) {
     return rate;
   });
   wrk_cores.erase(wrk_cores.begin()); // the warm-up run's
-  report("d. pipeline of a. on a metrics-on node, without vs with wrk -t1 -c2 "
-         "on /metrics:",
+  report("d. pipeline of a. on a metrics-on node (no scraper), without vs "
+         "with wrk -t1 -c2 flooding /metrics:",
          f, 1e6, "M items/s", "quiet", "flood");
   auto w = spread(f.extra);
   std::printf("  wrk on /metrics during the flood runs: %.0f / %.0f / %.0f "
@@ -416,6 +416,8 @@ int pipeline_items() {
   auto n = make_node(false);
   auto rate = pipeline_rate(n, base);
   auto secs = base / rate;
+  std::printf("pipeline runs: 20M ints took %.2f s here; sized to 1..2 s\n",
+              secs);
   if (secs > 2)
     return static_cast<int>(base * 2 / secs);
   if (secs >= 1)
