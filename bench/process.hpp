@@ -71,6 +71,12 @@ class child {
       std::fclose(out_);
   }
 
+  /// Sends `sig` to the child (SIGINT makes wrk stop early and report).
+  void send_signal(int sig) {
+    if (pid_ > 0)
+      ::kill(pid_, sig);
+  }
+
   /// Reads one line of the child's stdout (without the newline); empty at
   /// end of output.
   std::string read_line() {
