@@ -2,6 +2,7 @@
 // registry: read by a collector at each exposition, never per item.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "coactor/actors/pipeline.hpp"
@@ -19,6 +20,9 @@ struct published {
   metrics::counter* out = nullptr;
   metrics::counter* dropped = nullptr;
   metrics::gauge* buffered = nullptr;
+  metrics::histogram* latency = nullptr; // made once the probe has samples
+  std::vector<uint64_t> latency_seen;    // per bucket
+  uint64_t latency_sum_seen = 0;
   uint64_t in_seen = 0;
   uint64_t out_seen = 0;
   uint64_t dropped_seen = 0;
@@ -43,6 +47,42 @@ auto series(caf::expected<Family*>& fam, const stage_probe& p)
   return (*fam)->get({p.level, p.kind});
 }
 
+// Upper bounds of the emit-to-consume latency buckets.
+const std::vector<double> latency_bounds_s{1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2,
+                                           5e-2, 0.1,  0.5,  1,    5,    10};
+
+const std::vector<uint64_t>& latency_bounds_ns() {
+  static const auto bounds = [] {
+    std::vector<uint64_t> out;
+    for (auto s : latency_bounds_s)
+      out.push_back(static_cast<uint64_t>(s * 1e9 + 0.5));
+    return out;
+  }();
+  return bounds;
+}
+
+// Adds what a sink's latency histogram grew by since last time.
+void advance_latency(published& x, metrics::histogram_family* fam) {
+  auto& h = x.probe->latency;
+  if (h.count() == 0 || fam == nullptr)
+    return;
+  if (x.latency == nullptr) {
+    auto s = fam->get({x.probe->level});
+    if (!s)
+      return;
+    x.latency = *s;
+    x.latency_seen.assign(latency_bounds_s.size() + 1, 0);
+  }
+  std::vector<uint64_t> now;
+  auto sum = h.export_to(latency_bounds_ns(), now);
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    auto seen = std::exchange(x.latency_seen[i], now[i]);
+    now[i] = now[i] >= seen ? now[i] - seen : 0;
+  }
+  auto sum_seen = std::exchange(x.latency_sum_seen, sum);
+  x.latency->merge_owned(now, static_cast<double>(sum - sum_seen) * 1e-9);
+}
+
 } // namespace
 
 metrics::collector_handle
@@ -61,6 +101,12 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
                                  labels);
   auto buffered = reg.add_gauge("coactor_pipeline_stage_buffered_items",
                                 "Items a pipeline stage holds now.", labels);
+  auto latency = reg.add_histogram(
+      "coactor_pipeline_latency_seconds",
+      "Time from a batch's emit by its producer to its consumption, per "
+      "sink, weighted by items (from the oldest item of each batch).",
+      {"stage"}, latency_bounds_s);
+  metrics::histogram_family* latency_family = latency ? *latency : nullptr;
   if (auto runs
       = reg.add_counter("coactor_pipeline_runs_total", "Pipelines started."))
     if (auto c = (*runs)->get({}))
@@ -80,18 +126,20 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
     state.push_back(std::move(x));
   }
   // Holds the probes only (plain data), not the run and its actors.
-  return reg.add_collector([state = std::move(state)]() mutable {
-    for (auto& x : state) {
-      advance(x.in, x.probe->in, x.in_seen);
-      advance(x.out, x.probe->out, x.out_seen);
-      advance(x.dropped, x.probe->dropped, x.dropped_seen);
-      auto b = x.probe->buffered.load(std::memory_order_relaxed);
-      if (x.buffered != nullptr)
-        x.buffered->add(static_cast<double>(b)
-                        - static_cast<double>(x.buffered_seen));
-      x.buffered_seen = b;
-    }
-  });
+  return reg.add_collector(
+      [state = std::move(state), latency_family]() mutable {
+        for (auto& x : state) {
+          advance_latency(x, latency_family);
+          advance(x.in, x.probe->in, x.in_seen);
+          advance(x.out, x.probe->out, x.out_seen);
+          advance(x.dropped, x.probe->dropped, x.dropped_seen);
+          auto b = x.probe->buffered.load(std::memory_order_relaxed);
+          if (x.buffered != nullptr)
+            x.buffered->add(static_cast<double>(b)
+                            - static_cast<double>(x.buffered_seen));
+          x.buffered_seen = b;
+        }
+      });
 }
 
 } // namespace coactor::actors::detail

@@ -109,28 +109,49 @@ uint64_t upper_bound_of(size_t bucket) noexcept {
 } // namespace
 
 void latency_histogram::record(int64_t ns, uint64_t weight) noexcept {
-  auto b = bucket_of(ns < 0 ? 0 : static_cast<uint64_t>(ns));
+  auto x = ns < 0 ? uint64_t{0} : static_cast<uint64_t>(ns);
+  auto b = bucket_of(x);
   if (b >= bucket_count)
     b = bucket_count - 1;
-  buckets_[b] += weight;
-  count_ += weight;
+  stage_probe::bump(buckets_[b], weight);
+  stage_probe::bump(count_, weight);
+  stage_probe::bump(sum_ns_, x * weight);
 }
 
 void latency_histogram::merge(const latency_histogram& other) noexcept {
   for (size_t i = 0; i < bucket_count; ++i)
-    buckets_[i] += other.buckets_[i];
-  count_ += other.count_;
+    stage_probe::bump(buckets_[i],
+                      other.buckets_[i].load(std::memory_order_relaxed));
+  stage_probe::bump(count_, other.count());
+  stage_probe::bump(sum_ns_, other.sum_ns_.load(std::memory_order_relaxed));
+}
+
+uint64_t latency_histogram::export_to(const std::vector<uint64_t>& bounds_ns,
+                                      std::vector<uint64_t>& counts) const {
+  counts.assign(bounds_ns.size() + 1, 0);
+  std::size_t k = 0;
+  for (size_t i = 0; i < bucket_count; ++i) {
+    auto n = buckets_[i].load(std::memory_order_relaxed);
+    if (n == 0)
+      continue;
+    auto upper = upper_bound_of(i);
+    while (k < bounds_ns.size() && upper > bounds_ns[k])
+      ++k; // bounds and fine buckets both ascend
+    counts[k] += n;
+  }
+  return sum_ns_.load(std::memory_order_relaxed);
 }
 
 std::chrono::nanoseconds latency_histogram::quantile(double q) const noexcept {
-  if (count_ == 0)
+  if (count() == 0)
     return std::chrono::nanoseconds{0};
-  auto rank = static_cast<uint64_t>(q * static_cast<double>(count_));
-  if (rank >= count_)
-    rank = count_ - 1;
+  auto total = count();
+  auto rank = static_cast<uint64_t>(q * static_cast<double>(total));
+  if (rank >= total)
+    rank = total - 1;
   uint64_t seen = 0;
   for (size_t i = 0; i < bucket_count; ++i) {
-    seen += buckets_[i];
+    seen += buckets_[i].load(std::memory_order_relaxed);
     if (seen > rank)
       return std::chrono::nanoseconds{static_cast<int64_t>(upper_bound_of(i))};
   }

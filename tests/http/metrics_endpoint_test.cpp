@@ -144,6 +144,13 @@ TEST_CASE("pipeline stages publish their counts to the node's metrics",
   auto line = "coactor_pipeline_stage_items_out_total{stage=\"" + sink.name
               + "\",kind=\"" + sink.kind + "\"} 5000\n";
   CHECK(body.find(line) != std::string::npos);
+  // The sink's emit-to-consume latency, one sample per item.
+  auto latency
+      = "coactor_pipeline_latency_seconds_count{stage=\"" + sink.name + "\"} ";
+  CHECK(body.find(latency + "5000\n") != std::string::npos);
+  CHECK(body.find("coactor_pipeline_latency_seconds_bucket{stage=\"" + sink.name
+                  + "\",le=\"+Inf\"} 5000\n")
+        != std::string::npos);
   // A second run of the same stages adds up: counters never go back.
   run_pipeline(n, 1000);
   body = scrape(n);
@@ -151,6 +158,7 @@ TEST_CASE("pipeline stages publish their counts to the node's metrics",
                   + "\",kind=\"" + sink.kind + "\"} 6000\n")
         != std::string::npos);
   CHECK(body.find("coactor_pipeline_runs_total 2\n") != std::string::npos);
+  CHECK(body.find(latency + "6000\n") != std::string::npos);
 }
 
 TEST_CASE("promtool check metrics accepts the endpoint's output",

@@ -8,12 +8,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace coactor::actors::detail {
 
 /// A log-linear histogram of nanosecond latencies (8 sub-buckets per power of
-/// two: ~12% resolution). Not thread-safe: owned by one actor, read after it
-/// ended.
+/// two: ~12% resolution). One writer (`record`, `merge`: the owning actor,
+/// relaxed loads and stores, no read-modify-write); readers on any thread
+/// (`export_to` while it runs, the rest after it ended) see each bucket
+/// exactly, the buckets and the sum possibly a few records apart.
 class latency_histogram {
  public:
   static constexpr size_t sub_buckets = 8;
@@ -21,13 +24,23 @@ class latency_histogram {
 
   void record(int64_t ns, uint64_t weight) noexcept;
   void merge(const latency_histogram& other) noexcept;
-  [[nodiscard]] uint64_t count() const noexcept { return count_; }
+  [[nodiscard]] uint64_t count() const noexcept {
+    return count_.load(std::memory_order_relaxed);
+  }
   /// Returns the latency below which `q` (0..1) of the samples lie.
   [[nodiscard]] std::chrono::nanoseconds quantile(double q) const noexcept;
 
+  /// Sets `counts[i]` to the samples in (bounds_ns[i-1], bounds_ns[i]] (the
+  /// last entry: above every bound) and returns the sum in nanoseconds. A
+  /// fine bucket counts where its upper end falls (~12% resolution).
+  /// `counts` has one entry more than `bounds_ns`.
+  uint64_t export_to(const std::vector<uint64_t>& bounds_ns,
+                     std::vector<uint64_t>& counts) const;
+
  private:
-  std::array<uint64_t, bucket_count> buckets_{};
-  uint64_t count_ = 0;
+  std::array<std::atomic<uint64_t>, bucket_count> buckets_{};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_ns_{0};
 };
 
 /// Returns the steady clock in nanoseconds.
