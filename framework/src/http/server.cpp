@@ -2,6 +2,7 @@
 // that closes servers when their node stops.
 #include "coactor/http/server.hpp"
 
+#include <algorithm>
 #include <future>
 
 #include <boost/asio/post.hpp>
@@ -50,9 +51,10 @@ router& router::route(std::string method, std::string path, caf::actor target) {
   return *this;
 }
 
-router& router::route(std::string method, std::string path,
-                      function_handler fn) {
+router& router::route(std::string method, std::string path, function_handler fn,
+                      run_on where) {
   auto e = make_entry(std::move(method), std::move(path));
+  e.where = where;
   e.target = std::move(fn);
   entries_.push_back(std::move(e));
   return *this;
@@ -72,6 +74,21 @@ response error_response(const caf::error& err,
   return response::text(500, "internal error\n");
 }
 
+} // namespace
+
+response call_function(const function_handler& fn, const request& req,
+                       const std::shared_ptr<spdlog::logger>& log) {
+  try {
+    return fn(req);
+  } catch (const std::exception& x) {
+    return error_response(make_error(errc::unhandled_exception, x.what()), log);
+  } catch (...) {
+    return error_response(make_error(errc::unhandled_exception), log);
+  }
+}
+
+namespace {
+
 caf::behavior handler_actor(caf::event_based_actor* self,
                             std::shared_ptr<server_state> st) {
   return {[self, st](http_call& call) {
@@ -84,15 +101,7 @@ caf::behavior handler_actor(caf::event_based_actor* self,
               slot->deliver(r ? std::move(*r) : error_response(r.error(), log));
             });
     } else if (auto* fn = std::get_if<function_handler>(&e.target)) {
-      try {
-        slot->deliver((*fn)(call.req));
-      } catch (const std::exception& x) {
-        slot->deliver(error_response(
-            make_error(errc::unhandled_exception, x.what()), log));
-      } catch (...) {
-        slot->deliver(
-            error_response(make_error(errc::unhandled_exception), log));
-      }
+      slot->deliver(call_function(*fn, call.req, log));
     } else {
       auto& target = std::get<caf::actor>(e.target);
       self->request(target, st->opts.handler_timeout, std::move(call.req))
@@ -326,8 +335,15 @@ caf::expected<server> serve(node& n, server_options opts, router routes) {
       st->connections_metric = *g;
   if (auto err = st->listen())
     return err;
-  auto count = st->opts.handler_actors != 0 ? st->opts.handler_actors
-                                            : n.options().threads;
+  // No actor when every route runs on the I/O thread (the node's own
+  // observability server): nothing would ever wake it.
+  const auto& es = st->routes.entries();
+  bool actors_needed = std::any_of(es.begin(), es.end(), [](const auto& e) {
+    return e.where != run_on::io_thread;
+  });
+  auto count = !actors_needed                 ? 0
+               : st->opts.handler_actors != 0 ? st->opts.handler_actors
+                                              : n.options().threads;
   for (std::size_t i = 0; i < count; ++i)
     st->handlers.push_back(n.spawn(detail::handler_actor, st));
   ctx->service<detail::server_registry>().add(st);

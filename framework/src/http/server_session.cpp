@@ -179,6 +179,13 @@ class session : public std::enable_shared_from_this<session> {
       send(std::move(*r), keep_alive_ && !st_->stopping);
       return;
     }
+    const auto& e = st_->routes.entries()[*route_];
+    if (e.where == run_on::io_thread) {
+      // Only plain routes have a `where`: see `router::route`.
+      send(call_function(std::get<function_handler>(e.target), req, st_->log),
+           keep_alive_ && !st_->stopping);
+      return;
+    }
     auto slot = std::make_shared<reply_slot>(weak_from_this(),
                                              stream_.get_executor());
     // Weak: a slot dropped by its handler actor answers 503 at once.

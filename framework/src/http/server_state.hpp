@@ -123,6 +123,11 @@ class server_state : public std::enable_shared_from_this<server_state> {
   bool stopped = false;
 };
 
+/// Returns what `fn` answers to `req`; 500 when it throws (logged). Any
+/// thread.
+response call_function(const function_handler& fn, const request& req,
+                       const std::shared_ptr<spdlog::logger>& log);
+
 /// Starts serving one accepted connection (or refusing it with 503).
 void start_session(const std::shared_ptr<server_state>& st,
                    boost::asio::ip::tcp::socket sock, bool refuse);
