@@ -1,10 +1,13 @@
-// Tests of plain routes that run on the I/O thread (`run_on::io_thread`),
-// which keeps requests to the node's observability server off the node's
-// actors.
+// Tests of plain routes that run on the I/O thread (`run_on::io_thread`) and
+// of request pacing (`server_options::max_requests_per_second`), the two
+// things that keep a flood of requests to the node's observability server
+// off the node's actors.
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +19,8 @@ using namespace coactor::testing;
 namespace http = coactor::http;
 
 namespace {
+
+using clock_type = std::chrono::steady_clock;
 
 // A plain route answering "ok" that records whether it ran on a thread
 // running `ioc` (1) or on another one (0).
@@ -32,6 +37,19 @@ http::function_handler answer(std::string text) {
   return [text](const http::request&) {
     return http::response::text(200, text);
   };
+}
+
+// Polls `srv.stats()` until `pred` holds or 5 s passed (no fixed sleep: it
+// returns as soon as the server got there).
+template <class Pred>
+bool stats_reach(http::server& srv, Pred pred) {
+  auto deadline = clock_type::now() + 5s;
+  while (!pred(srv.stats())) {
+    if (clock_type::now() > deadline)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
 }
 
 } // namespace
@@ -85,4 +103,48 @@ TEST_CASE("a throwing run_on::io_thread route gets 500 and the server keeps "
   auto res = c.get("/fine");
   CHECK(res.result_int() == 200);
   CHECK(res.body() == "fine");
+}
+
+TEST_CASE("max_requests_per_second lets a burst through at once, then makes "
+          "requests wait for their turn without refusing them",
+          "[http]") {
+  auto n = make_http_node();
+  http::server_options opts;
+  opts.max_requests_per_second = 20; // a burst of 20, then one per 50 ms
+  auto srv = start_server(
+      n,
+      http::router{}.route("GET", "/x", answer("x"), http::run_on::io_thread),
+      opts);
+  raw_client c{srv.port()};
+  auto t0 = clock_type::now();
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(c.get("/x").result_int() == 200);
+  CHECK(srv.stats().paced == 0);
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(c.get("/x").result_int() == 200);
+  // The 40th request's turn came 20 intervals after the first request.
+  CHECK(clock_type::now() - t0 >= 950ms);
+  CHECK(srv.stats().paced > 0);
+  CHECK(srv.stats().requests == 40);
+}
+
+TEST_CASE("a stopping server answers a request waiting for its turn at once",
+          "[http]") {
+  auto n = make_http_node();
+  http::server_options opts;
+  opts.max_requests_per_second = 1; // the second request waits a second
+  auto srv
+      = start_server(n, http::router{}.route("GET", "/hello", hello), opts);
+  raw_client first{srv.port()};
+  CHECK(first.get("/hello").result_int() == 200);
+  raw_client second{srv.port()};
+  second.write("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  REQUIRE(stats_reach(srv, [](const auto& s) { return s.paced == 1; }));
+  // Within a deadline shorter than the wait: without being answered at
+  // once, the request would be cut off by the forced close.
+  srv.stop(100ms);
+  auto res = second.read();
+  CHECK(res.result_int() == 200);
+  CHECK(res.body() == "hello /hello");
+  CHECK_FALSE(res.keep_alive());
 }

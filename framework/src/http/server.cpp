@@ -199,6 +199,26 @@ void server_state::opened(const std::shared_ptr<session>& s) {
     connections_metric->add(1);
 }
 
+std::chrono::steady_clock::duration
+server_state::pace(std::chrono::steady_clock::time_point now) {
+  using std::chrono::nanoseconds;
+  auto rate = opts.max_requests_per_second;
+  if (rate == 0)
+    return {};
+  // GCRA: a request conforms while the theoretical arrival time is at most
+  // `burst` ahead of it; one that does not waits until it is.
+  auto interval = nanoseconds{std::chrono::seconds{1}} / rate;
+  auto burst = interval * static_cast<int64_t>(rate - 1);
+  std::lock_guard<std::mutex> guard{pace_mtx};
+  auto next = std::max(pace_next, now);
+  pace_next = next + interval;
+  auto start = next - burst;
+  if (start <= now)
+    return {};
+  ++paced;
+  return start - now;
+}
+
 void server_state::count_request(std::optional<std::size_t> route,
                                  unsigned status) {
   if (requests_metric == nullptr)
@@ -298,6 +318,7 @@ server_stats server::stats() const {
   x.requests = st_->requests;
   x.rejected_connections = st_->rejected;
   x.malformed = st_->malformed;
+  x.paced = st_->paced;
   std::lock_guard<std::mutex> guard{st_->mtx};
   x.open_connections = st_->sessions.size();
   return x;

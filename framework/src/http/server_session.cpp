@@ -74,6 +74,8 @@ class session : public std::enable_shared_from_this<session> {
   void close_soon(bool force) {
     if (force || !busy_)
       close();
+    else if (phase_ == phase::pacing) // a stopping server waits for no turn
+      dispatch_pending();
     // else: `send` sees `stopping` and closes after writing.
   }
 
@@ -84,6 +86,7 @@ class session : public std::enable_shared_from_this<session> {
   enum class phase {
     none,     // between steps (no deadline)
     reading,  // a request, or the next one on a kept connection: 408 / close
+    pacing,   // the request's turn (`max_requests_per_second`): dispatch
     handling, // a handler's answer: 504
     writing,  // the peer taking the response: close
   };
@@ -91,7 +94,7 @@ class session : public std::enable_shared_from_this<session> {
   // Enters `p`, due within `limit`. Our own timer, not the stream's: an
   // expired tcp_stream closes the socket, and a begun request still has to
   // get its 408.
-  void expect(phase p, std::chrono::milliseconds limit) {
+  void expect(phase p, clock_type::duration limit) {
     phase_ = p;
     deadline_ = clock_type::now() + limit;
     if (!timer_armed_ || deadline_ < timer_expiry_)
@@ -123,6 +126,7 @@ class session : public std::enable_shared_from_this<session> {
         read_timed_out_ = true;
         stream_.socket().cancel(ignored); // on_read answers 408 or closes
         break;
+      case phase::pacing: dispatch_pending(); break;
       case phase::handling:
         if (auto slot = slot_.lock())
           slot->deliver(response::text(504, "the handler did not answer in "
@@ -171,6 +175,25 @@ class session : public std::enable_shared_from_this<session> {
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     busy_ = true;
+    if (auto wait = st_->pace(clock_type::now());
+        wait > clock_type::duration::zero()) {
+      pending_ = std::move(req);
+      expect(phase::pacing, wait);
+      return;
+    }
+    dispatch(std::move(req));
+  }
+
+  // After pacing: routes `pending_`.
+  void dispatch_pending() {
+    phase_ = phase::none;
+    auto req = std::move(*pending_);
+    pending_.reset();
+    dispatch(std::move(req));
+  }
+
+  // Routes `req` and hands it to its handler.
+  void dispatch(request req) {
     auto m = match(st_->routes, req);
     route_ = std::holds_alternative<std::size_t>(m)
                  ? std::optional<std::size_t>{std::get<std::size_t>(m)}
@@ -286,6 +309,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::weak_ptr<reply_slot> slot_;   // of the request being handled
   std::optional<std::size_t> route_; // of the request being answered
+  std::optional<request> pending_;   // read, waiting for its turn (pacing)
   // One timer for every phase, re-armed only when it fires early or a phase
   // needs an earlier deadline: nothing per request on the hot path.
   net::steady_timer timer_;

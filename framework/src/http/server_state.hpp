@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -106,6 +107,13 @@ class server_state : public std::enable_shared_from_this<server_state> {
   std::atomic<std::size_t> requests{0};
   std::atomic<std::size_t> rejected{0};
   std::atomic<std::size_t> malformed{0};
+  std::atomic<std::size_t> paced{0};
+
+  /// Returns how long a request read at `now` waits for its turn under
+  /// `max_requests_per_second` (zero: none), and books that turn. Any
+  /// thread.
+  std::chrono::steady_clock::duration
+  pace(std::chrono::steady_clock::time_point now);
 
   /// Counts an answered request in the node's metrics (route "none": no
   /// route matched, or the request was refused before routing). Any
@@ -116,6 +124,11 @@ class server_state : public std::enable_shared_from_this<server_state> {
   // (the node stops its servers before it drops the registry).
   metrics::counter_family* requests_metric = nullptr;
   metrics::gauge* connections_metric = nullptr;
+
+  // The pacing state: the theoretical arrival time of the next request
+  // (GCRA); `pace` alone reads and writes it.
+  std::mutex pace_mtx;
+  std::chrono::steady_clock::time_point pace_next{};
 
   mutable std::mutex mtx;
   std::condition_variable cv;

@@ -46,6 +46,13 @@ struct server_options {
   /// per scheduler thread of the node. None are started when every route
   /// runs on the I/O thread (`run_on::io_thread`).
   std::size_t handler_actors = 0;
+  /// Requests started per second at most, over all connections; 0 means no
+  /// limit. A burst of that many starts at once; beyond it, a request that
+  /// was read waits for its turn (it is not refused; `handler_timeout`
+  /// counts the wait). A closed-loop flood then costs at
+  /// most that many requests' CPU per second: the node's observability
+  /// server is paced so (docs/observability.md).
+  std::size_t max_requests_per_second = 0;
 };
 
 /// A coroutine route: runs as a `coactor::task` in one of the server's
@@ -118,6 +125,8 @@ struct server_stats {
   std::size_t rejected_connections = 0;
   /// Requests refused as malformed or over a limit (400, 408, 413, 431).
   std::size_t malformed = 0;
+  /// Requests that waited for their turn (`max_requests_per_second`).
+  std::size_t paced = 0;
 };
 
 namespace detail {
