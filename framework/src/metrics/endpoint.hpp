@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -18,6 +19,11 @@ class node;
 } // namespace coactor
 
 namespace coactor::metrics::detail {
+
+/// Requests per second the node's observability server starts at most (a
+/// burst of as many at once; more wait their turn): what a flood of
+/// requests can cost the node, whatever the client (docs/observability.md).
+inline constexpr std::size_t endpoint_max_requests_per_second = 100;
 
 class metrics_service : public coactor::detail::node_service {
  public:
