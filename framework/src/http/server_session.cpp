@@ -52,10 +52,12 @@ class session : public std::enable_shared_from_this<session> {
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
-      if (refuse)
+      if (refuse) {
+        self->read_at_ = clock_type::now();
         self->send(response::text(503, "too many connections\n"), false);
-      else
+      } else {
         self->read();
+      }
     });
   }
 
@@ -159,6 +161,7 @@ class session : public std::enable_shared_from_this<session> {
     phase_ = phase::none;
     if (closed_)
       return;
+    read_at_ = clock_type::now();
     if (ec && read_timed_out_)
       ec = beast::error::timeout;
     if (ec) {
@@ -175,8 +178,7 @@ class session : public std::enable_shared_from_this<session> {
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     busy_ = true;
-    if (auto wait = st_->pace(clock_type::now());
-        wait > clock_type::duration::zero()) {
+    if (auto wait = st_->pace(read_at_); wait > clock_type::duration::zero()) {
       pending_ = std::move(req);
       expect(phase::pacing, wait);
       return;
@@ -266,7 +268,7 @@ class session : public std::enable_shared_from_this<session> {
     res->prepare_payload();
     keep_alive_ = keep_alive;
     ++st_->requests;
-    st_->count_request(route_, r.status);
+    st_->count_request(route_, r.status, clock_type::now() - read_at_);
     expect(phase::writing, st_->opts.read_timeout); // a peer that never reads
     bhttp::async_write(
         stream_, *res,
@@ -310,6 +312,7 @@ class session : public std::enable_shared_from_this<session> {
   std::weak_ptr<reply_slot> slot_;   // of the request being handled
   std::optional<std::size_t> route_; // of the request being answered
   std::optional<request> pending_;   // read, waiting for its turn (pacing)
+  clock_type::time_point read_at_;   // when the request being answered was read
   // One timer for every phase, re-armed only when it fires early or a phase
   // needs an earlier deadline: nothing per request on the hot path.
   net::steady_timer timer_;

@@ -115,15 +115,24 @@ class server_state : public std::enable_shared_from_this<server_state> {
   std::chrono::steady_clock::duration
   pace(std::chrono::steady_clock::time_point now);
 
-  /// Counts an answered request in the node's metrics (route "none": no
-  /// route matched, or the request was refused before routing). Any
-  /// thread; HTTP is no per-item path, so this takes the family's lock.
-  void count_request(std::optional<std::size_t> route, unsigned status);
+  /// Counts an answered request that took `took` since it was read in the
+  /// node's metrics (route "none": no route matched, or the request was
+  /// refused before routing). Any thread; HTTP is no per-item path, so the
+  /// counter lookup takes the family's lock.
+  void count_request(std::optional<std::size_t> route, unsigned status,
+                     std::chrono::steady_clock::duration took);
 
-  // The node's metrics (null when it has none); they outlive every session
-  // (the node stops its servers before it drops the registry).
+  /// Registers the HTTP server families in `reg` and looks up the series
+  /// of every route. Before the server listens.
+  void add_metrics(metrics::registry& reg);
+
+  // The node's metrics (null and empty when `node_options::metrics` is
+  // off); they outlive every session (the node stops its servers before it
+  // drops the registry).
   metrics::counter_family* requests_metric = nullptr;
   metrics::gauge* connections_metric = nullptr;
+  // Per route (by index), then one for "none".
+  std::vector<metrics::histogram*> duration_metrics;
 
   // The pacing state: the theoretical arrival time of the next request
   // (GCRA); `pace` alone reads and writes it.

@@ -48,8 +48,8 @@ struct server_options {
   std::size_t handler_actors = 0;
   /// Requests started per second at most, over all connections; 0 means no
   /// limit. A burst of that many starts at once; beyond it, a request that
-  /// was read waits for its turn (it is not refused; `handler_timeout`
-  /// counts the wait). A closed-loop flood then costs at
+  /// was read waits for its turn (it is not refused; `handler_timeout` and
+  /// the latency metric count the wait). A closed-loop flood then costs at
   /// most that many requests' CPU per second: the node's observability
   /// server is paced so (docs/observability.md).
   std::size_t max_requests_per_second = 0;
