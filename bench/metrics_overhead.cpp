@@ -6,8 +6,9 @@
 // without wrk -t1 -c2 flooding /metrics. Each figure: a warm-up run per
 // side, then `reps` runs per side interleaved (off, on, off, on, ...), a
 // fresh node per run; min/median/max and the ratio of the medians (goals:
-// >= 0.95x). It measures whatever the node records, so it picks up new
-// built-in metrics when rebuilt.
+// >= 0.95x); for the flood, also the cores wrk and the node's scheduler and
+// I/O threads used. It measures whatever the node records, so it picks up
+// new built-in metrics when rebuilt.
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -38,6 +39,7 @@
 
 #include "process.hpp"
 #include "stats.hpp"
+#include "thread_cpu.hpp"
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -383,15 +385,44 @@ void ask_figures() {
          gather, 1e3, "K replies/s", "off", "on");
 }
 
+// The pipeline's rate; what the node's threads used meanwhile goes to `cpu`.
+double pipeline_rate(coactor::node& n, int items,
+                     std::vector<coactor::bench::cores_by_role>& cpu) {
+  auto t0 = coactor::bench::thread_times::now();
+  auto rate = pipeline_rate(n, items);
+  cpu.push_back(coactor::bench::cores_by_role::between(
+      t0, coactor::bench::thread_times::now()));
+  return rate;
+}
+
+void print_cores(const char* side,
+                 std::vector<coactor::bench::cores_by_role> xs) {
+  xs.erase(xs.begin()); // the warm-up run's
+  std::vector<double> sched;
+  std::vector<double> io;
+  std::vector<double> other;
+  for (auto& x : xs) {
+    sched.push_back(x.scheduler);
+    io.push_back(x.io);
+    other.push_back(x.other);
+  }
+  std::printf("  this process's threads, %s runs (median cores): scheduler "
+              "%.2f, I/O %.2f, other %.2f\n",
+              side, coactor::bench::median(sched), coactor::bench::median(io),
+              coactor::bench::median(other));
+}
+
 void flood_figure(int items) {
   std::vector<double> wrk_cores;
+  std::vector<coactor::bench::cores_by_role> quiet_cpu;
+  std::vector<coactor::bench::cores_by_role> flood_cpu;
   auto f = interleaved([&](bool flooded, figures& fs) {
     auto n = make_node(true);
     if (!flooded)
-      return pipeline_rate(n, items);
+      return pipeline_rate(n, items, quiet_cpu);
     double rate = 0;
-    auto w
-        = under_flood(metrics_port(n), [&] { rate = pipeline_rate(n, items); });
+    auto w = under_flood(metrics_port(n),
+                         [&] { rate = pipeline_rate(n, items, flood_cpu); });
     fs.extra.push_back(w.rps);
     wrk_cores.push_back(w.cores);
     return rate;
@@ -406,6 +437,8 @@ void flood_figure(int items) {
               "itself (median)\n",
               w.min, w.median, w.max, coactor::bench::median(wrk_cores),
               cores());
+  print_cores("quiet", quiet_cpu);
+  print_cores("flood", flood_cpu);
 }
 
 // Items per pipeline run: 20M, fewer when that takes more than 2 s, more

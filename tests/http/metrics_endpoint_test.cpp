@@ -91,6 +91,11 @@ caf::behavior poll_actor(self_ptr self, std::string url, std::string want,
   }};
 }
 
+coactor::task<http::response> slow_200ms(self_ptr self, http::request) {
+  co_await coactor::sleep(self, 200ms);
+  co_return http::response::text(200, "slow");
+}
+
 uint16_t free_port() {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::acceptor a{
@@ -121,6 +126,50 @@ TEST_CASE("metrics_port serves /metrics and answers 404 for other paths",
         != std::string::npos);
   CHECK(body.find("coactor_http_server_open_connections ")
         != std::string::npos);
+}
+
+TEST_CASE("HTTP servers record each request's duration by route pattern",
+          "[http][metrics]") {
+  auto n = make_metrics_node();
+  auto srv = coactor::testing::start_server(
+      n, http::router{}
+             .route("GET", "/kv/*",
+                    [](const http::request&) {
+                      return http::response::text(200, "v");
+                    })
+             .route("GET", "/slow", slow_200ms));
+  raw_client c{srv.port()};
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(c.get("/kv/k" + std::to_string(i)).result_int() == 200);
+  REQUIRE(c.get("/slow").result_int() == 200);
+  REQUIRE(c.get("/none-here").result_int() == 404);
+  REQUIRE(c.get("/none-here").result_int() == 404);
+  auto body = scrape(n);
+  const std::string name = "coactor_http_server_request_duration_seconds";
+  CHECK(body.find("# TYPE " + name + " histogram\n") != std::string::npos);
+  CHECK(body.find(name + "_count{route=\"/kv/*\"} 5\n") != std::string::npos);
+  CHECK(body.find(name + "_count{route=\"none\"} 2\n") != std::string::npos);
+  CHECK(body.find("coactor_http_server_requests_total{route=\"/kv/*\","
+                  "status=\"200\"} 5\n")
+        != std::string::npos);
+  // The duration covers the handler: 200 ms is above the 0.1 s bucket.
+  CHECK(body.find(name + "_bucket{route=\"/slow\",le=\"0.1\"} 0\n")
+        != std::string::npos);
+  CHECK(body.find(name + "_count{route=\"/slow\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("with node_options::metrics off, HTTP servers register no families",
+          "[http][metrics]") {
+  coactor::node_options opts;
+  opts.metrics = false;
+  auto n = make_metrics_node(opts);
+  auto srv = coactor::testing::start_server(
+      n, http::router{}.route("GET", "/hello", coactor::testing::hello));
+  REQUIRE(coactor::testing::get_once(srv.port(), "/hello").result_int() == 200);
+  scrape(n);
+  auto body = scrape(n); // served and answered, yet not counted
+  CHECK(body.find("coactor_node_uptime_seconds") != std::string::npos);
+  CHECK(body.find("coactor_http_server") == std::string::npos);
 }
 
 TEST_CASE("a node whose metrics port is taken fails to start",

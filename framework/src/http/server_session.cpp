@@ -52,10 +52,12 @@ class session : public std::enable_shared_from_this<session> {
 
   void run(bool refuse) {
     net::dispatch(stream_.get_executor(), [self = shared_from_this(), refuse] {
-      if (refuse)
+      if (refuse) {
+        self->read_at_ = clock_type::now();
         self->send(response::text(503, "too many connections\n"), false);
-      else
+      } else {
         self->read();
+      }
     });
   }
 
@@ -74,6 +76,8 @@ class session : public std::enable_shared_from_this<session> {
   void close_soon(bool force) {
     if (force || !busy_)
       close();
+    else if (phase_ == phase::pacing) // a stopping server waits for no turn
+      dispatch_pending();
     // else: `send` sees `stopping` and closes after writing.
   }
 
@@ -84,6 +88,7 @@ class session : public std::enable_shared_from_this<session> {
   enum class phase {
     none,     // between steps (no deadline)
     reading,  // a request, or the next one on a kept connection: 408 / close
+    pacing,   // the request's turn (`max_requests_per_second`): dispatch
     handling, // a handler's answer: 504
     writing,  // the peer taking the response: close
   };
@@ -91,7 +96,7 @@ class session : public std::enable_shared_from_this<session> {
   // Enters `p`, due within `limit`. Our own timer, not the stream's: an
   // expired tcp_stream closes the socket, and a begun request still has to
   // get its 408.
-  void expect(phase p, std::chrono::milliseconds limit) {
+  void expect(phase p, clock_type::duration limit) {
     phase_ = p;
     deadline_ = clock_type::now() + limit;
     if (!timer_armed_ || deadline_ < timer_expiry_)
@@ -123,6 +128,7 @@ class session : public std::enable_shared_from_this<session> {
         read_timed_out_ = true;
         stream_.socket().cancel(ignored); // on_read answers 408 or closes
         break;
+      case phase::pacing: dispatch_pending(); break;
       case phase::handling:
         if (auto slot = slot_.lock())
           slot->deliver(response::text(504, "the handler did not answer in "
@@ -155,6 +161,7 @@ class session : public std::enable_shared_from_this<session> {
     phase_ = phase::none;
     if (closed_)
       return;
+    read_at_ = clock_type::now();
     if (ec && read_timed_out_)
       ec = beast::error::timeout;
     if (ec) {
@@ -171,12 +178,37 @@ class session : public std::enable_shared_from_this<session> {
     req.body = std::move(msg.body());
     keep_alive_ = msg.keep_alive();
     busy_ = true;
+    if (auto wait = st_->pace(read_at_); wait > clock_type::duration::zero()) {
+      pending_ = std::move(req);
+      expect(phase::pacing, wait);
+      return;
+    }
+    dispatch(std::move(req));
+  }
+
+  // After pacing: routes `pending_`.
+  void dispatch_pending() {
+    phase_ = phase::none;
+    auto req = std::move(*pending_);
+    pending_.reset();
+    dispatch(std::move(req));
+  }
+
+  // Routes `req` and hands it to its handler.
+  void dispatch(request req) {
     auto m = match(st_->routes, req);
     route_ = std::holds_alternative<std::size_t>(m)
                  ? std::optional<std::size_t>{std::get<std::size_t>(m)}
                  : std::nullopt;
     if (auto* r = std::get_if<response>(&m)) {
       send(std::move(*r), keep_alive_ && !st_->stopping);
+      return;
+    }
+    const auto& e = st_->routes.entries()[*route_];
+    if (e.where == run_on::io_thread) {
+      // Only plain routes have a `where`: see `router::route`.
+      send(call_function(std::get<function_handler>(e.target), req, st_->log),
+           keep_alive_ && !st_->stopping);
       return;
     }
     auto slot = std::make_shared<reply_slot>(weak_from_this(),
@@ -236,7 +268,7 @@ class session : public std::enable_shared_from_this<session> {
     res->prepare_payload();
     keep_alive_ = keep_alive;
     ++st_->requests;
-    st_->count_request(route_, r.status);
+    st_->count_request(route_, r.status, clock_type::now() - read_at_);
     expect(phase::writing, st_->opts.read_timeout); // a peer that never reads
     bhttp::async_write(
         stream_, *res,
@@ -279,6 +311,8 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::weak_ptr<reply_slot> slot_;   // of the request being handled
   std::optional<std::size_t> route_; // of the request being answered
+  std::optional<request> pending_;   // read, waiting for its turn (pacing)
+  clock_type::time_point read_at_;   // when the request being answered was read
   // One timer for every phase, re-armed only when it fires early or a phase
   // needs an earlier deadline: nothing per request on the hot path.
   net::steady_timer timer_;

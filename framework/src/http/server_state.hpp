@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -106,22 +107,48 @@ class server_state : public std::enable_shared_from_this<server_state> {
   std::atomic<std::size_t> requests{0};
   std::atomic<std::size_t> rejected{0};
   std::atomic<std::size_t> malformed{0};
+  std::atomic<std::size_t> paced{0};
 
-  /// Counts an answered request in the node's metrics (route "none": no
-  /// route matched, or the request was refused before routing). Any
-  /// thread; HTTP is no per-item path, so this takes the family's lock.
-  void count_request(std::optional<std::size_t> route, unsigned status);
+  /// Returns how long a request read at `now` waits for its turn under
+  /// `max_requests_per_second` (zero: none), and books that turn. Any
+  /// thread.
+  std::chrono::steady_clock::duration
+  pace(std::chrono::steady_clock::time_point now);
 
-  // The node's metrics (null when it has none); they outlive every session
-  // (the node stops its servers before it drops the registry).
+  /// Counts an answered request that took `took` since it was read in the
+  /// node's metrics (route "none": no route matched, or the request was
+  /// refused before routing). Any thread; HTTP is no per-item path, so the
+  /// counter lookup takes the family's lock.
+  void count_request(std::optional<std::size_t> route, unsigned status,
+                     std::chrono::steady_clock::duration took);
+
+  /// Registers the HTTP server families in `reg` and looks up the series
+  /// of every route. Before the server listens.
+  void add_metrics(metrics::registry& reg);
+
+  // The node's metrics (null and empty when `node_options::metrics` is
+  // off); they outlive every session (the node stops its servers before it
+  // drops the registry).
   metrics::counter_family* requests_metric = nullptr;
   metrics::gauge* connections_metric = nullptr;
+  // Per route (by index), then one for "none".
+  std::vector<metrics::histogram*> duration_metrics;
+
+  // The pacing state: the theoretical arrival time of the next request
+  // (GCRA); `pace` alone reads and writes it.
+  std::mutex pace_mtx;
+  std::chrono::steady_clock::time_point pace_next{};
 
   mutable std::mutex mtx;
   std::condition_variable cv;
   std::unordered_set<std::shared_ptr<session>> sessions; // open ones
   bool stopped = false;
 };
+
+/// Returns what `fn` answers to `req`; 500 when it throws (logged). Any
+/// thread.
+response call_function(const function_handler& fn, const request& req,
+                       const std::shared_ptr<spdlog::logger>& log);
 
 /// Starts serving one accepted connection (or refusing it with 503).
 void start_session(const std::shared_ptr<server_state>& st,

@@ -49,14 +49,19 @@ caf::error start_node_metrics(node& n) {
   auto& svc = service_of(*n.context());
   if (!n.options().metrics_port)
     return caf::none;
-  auto* reg = &svc.reg; // lives until the node stopped its handler actors
+  // The routes run on the node's I/O thread: they only read thread-safe
+  // state, and a flood of requests then wakes no scheduler thread (issue
+  // 13). The registry and the context outlive the server: the node closes
+  // its servers and joins its I/O threads before it destroys its services.
+  auto* reg = &svc.reg;
   http::router routes;
   routes.route(
       "GET", "/metrics", http::function_handler{[reg](const http::request&) {
         return http::response{200,
                               {{"Content-Type", prometheus_content_type}},
                               reg->to_prometheus()};
-      }});
+      }},
+      http::run_on::io_thread);
   auto* ctx = n.context(); // outlives the server, unlike the `node` handle
   routes.route("GET", "/status.json",
                http::function_handler{[ctx](const http::request&) {
@@ -64,18 +69,20 @@ caf::error start_node_metrics(node& n) {
                                        {{"Content-Type", "application/json"},
                                         {"Cache-Control", "no-store"}},
                                        snapshot(*ctx).dump()};
-               }});
+               }},
+               http::run_on::io_thread);
   for (const char* path : {"/", "/status"})
     routes.route("GET", path, http::function_handler{[](const http::request&) {
                    return http::response{
                        200,
                        {{"Content-Type", "text/html; charset=utf-8"}},
                        std::string{page_html()}};
-                 }});
+                 }},
+                 http::run_on::io_thread);
   http::server_options opts;
   opts.host = n.options().host;
   opts.port = *n.options().metrics_port;
-  opts.handler_actors = 1;
+  opts.max_requests_per_second = endpoint_max_requests_per_second;
   auto srv = http::serve(n, std::move(opts), std::move(routes));
   if (!srv)
     return std::move(srv.error());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -41,6 +42,11 @@ class ask_metrics {
 /// publishing them to `reg` (bridge_metrics.cpp).
 collector_handle publish_bridges(registry& reg,
                                  coactor::detail::node_context& ctx);
+
+/// Requests per second the node's observability server starts at most (a
+/// burst of as many at once; more wait their turn): what a flood of
+/// requests can cost the node, whatever the client (docs/observability.md).
+inline constexpr std::size_t endpoint_max_requests_per_second = 100;
 
 class metrics_service : public coactor::detail::node_service {
  public:

@@ -43,8 +43,16 @@ struct server_options {
   /// Open connections at most; more get 503 and are closed.
   std::size_t max_connections = 256;
   /// Actors that run the routes (round robin over requests); 0 means one
-  /// per scheduler thread of the node.
+  /// per scheduler thread of the node. None are started when every route
+  /// runs on the I/O thread (`run_on::io_thread`).
   std::size_t handler_actors = 0;
+  /// Requests started per second at most, over all connections; 0 means no
+  /// limit. A burst of that many starts at once; beyond it, a request that
+  /// was read waits for its turn (it is not refused; `handler_timeout` and
+  /// the latency metric count the wait). A closed-loop flood then costs at
+  /// most that many requests' CPU per second: the node's observability
+  /// server is paced so (docs/observability.md).
+  std::size_t max_requests_per_second = 0;
 };
 
 /// A coroutine route: runs as a `coactor::task` in one of the server's
@@ -53,9 +61,25 @@ struct server_options {
 using task_handler
     = task<response> (*)(caf::event_based_actor* self, request req);
 
-/// A plain route: runs in a handler actor (never on an I/O thread) and must
-/// not block.
+/// A plain route: runs where its `run_on` says (a handler actor unless told
+/// otherwise) and must not block.
 using function_handler = std::function<response(const request&)>;
+
+/// Where a plain route runs.
+enum class run_on {
+  /// In one of the server's handler actors (round robin over requests): the
+  /// request travels to a scheduler thread and the response back.
+  handler_actor,
+  /// On the I/O thread that read the request, with no hop to an actor: no
+  /// scheduler thread is woken, so requests to the route cost the node's
+  /// actors nothing but the CPU of the I/O thread. For functions that read
+  /// thread-safe state and take microseconds (the node's own `/metrics`
+  /// runs so). The function holds up every connection of that I/O thread
+  /// while it runs, so it must not block, nor wait for actors; with several
+  /// `io_threads` it runs on several threads at once, so it must be
+  /// thread-safe. A throw gives 500; `handler_timeout` does not apply.
+  io_thread,
+};
 
 /// Maps method and path to a route. A path is matched exactly, or as a
 /// prefix when it ends in "/*" ("/kv/*" matches "/kv/a" and "/kv/a/b").
@@ -69,14 +93,16 @@ class router {
   /// answer with a `response` within `handler_timeout` (else 504; an error
   /// reply gives 500).
   router& route(std::string method, std::string path, caf::actor target);
-  /// Adds a plain route.
-  router& route(std::string method, std::string path, function_handler fn);
+  /// Adds a plain route that runs `where` (see `run_on`).
+  router& route(std::string method, std::string path, function_handler fn,
+                run_on where = run_on::handler_actor);
 
   /// @private
   struct entry {
     std::string method;
     std::string path;
     bool prefix = false;
+    run_on where = run_on::handler_actor; // plain routes only
     std::variant<task_handler, caf::actor, function_handler> target;
   };
 
@@ -99,6 +125,8 @@ struct server_stats {
   std::size_t rejected_connections = 0;
   /// Requests refused as malformed or over a limit (400, 408, 413, 431).
   std::size_t malformed = 0;
+  /// Requests that waited for their turn (`max_requests_per_second`).
+  std::size_t paced = 0;
 };
 
 namespace detail {
