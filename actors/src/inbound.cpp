@@ -10,11 +10,56 @@
 
 namespace coactor::actors::detail {
 
+namespace {
+
+inbound::path make_path(caf::actor hdl, std::string name) {
+  inbound::path p;
+  p.hdl = std::move(hdl);
+  p.name = std::move(name);
+  return p;
+}
+
+} // namespace
+
 bool inbound::open(caf::actor hdl, std::string name) {
   if (find(hdl.address()) != nullptr)
     return false;
-  paths_.push_back(path{std::move(hdl), std::move(name)});
+  paths_.push_back(make_path(std::move(hdl), std::move(name)));
   return true;
+}
+
+bool inbound::open_acked(caf::actor hdl, std::string name, uint64_t first_seq) {
+  auto* p = find(hdl.address());
+  if (p == nullptr) {
+    paths_.push_back(make_path(std::move(hdl), std::move(name)));
+    p = &paths_.back();
+  } else if (p->received) {
+    return false;
+  }
+  p->acks = true;
+  p->next_seq = first_seq;
+  any_acked_ = true;
+  return true;
+}
+
+void inbound::resolve(uint64_t mark) noexcept {
+  for (auto& p : paths_)
+    for (auto& [seq, m] : p.unsettled)
+      if (m == held_back)
+        m = mark;
+}
+
+void inbound::settle(caf::event_based_actor* self, uint64_t settled) {
+  for (auto& p : paths_) {
+    if (p.unsettled.empty() || p.unsettled.front().second > settled)
+      continue;
+    uint64_t last = 0;
+    while (!p.unsettled.empty() && p.unsettled.front().second <= settled) {
+      last = p.unsettled.front().first;
+      p.unsettled.pop_front();
+    }
+    self->send(p.hdl, ack_atom::value, last);
+  }
 }
 
 inbound::path* inbound::find(const caf::actor_addr& addr) noexcept {
@@ -31,6 +76,7 @@ caf::expected<size_t> inbound::arrived(path& p, uint64_t seq, size_t n) {
                           + "' where " + std::to_string(p.next_seq)
                           + " was due");
   ++p.next_seq;
+  p.received = true;
   auto k = static_cast<int64_t>(n);
   auto credited = std::min(k, p.outstanding);
   p.outstanding -= credited;

@@ -25,6 +25,10 @@ std::string_view to_string(overflow_policy x) noexcept {
   return "?";
 }
 
+std::string_view to_string(delivery x) noexcept {
+  return x == delivery::at_least_once ? "at_least_once" : "at_most_once";
+}
+
 std::string_view to_string(route x) noexcept {
   switch (x) {
     case route::round_robin: return "round_robin";

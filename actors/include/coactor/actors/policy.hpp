@@ -28,6 +28,20 @@ enum class overflow_policy : uint8_t {
 /// Returns the name of `x`, e.g. "drop_oldest".
 [[nodiscard]] std::string_view to_string(overflow_policy x) noexcept;
 
+/// What an edge promises about the items it carries.
+enum class delivery : uint8_t {
+  /// Items in flight are lost when the receiver dies (the default; no acks).
+  at_most_once,
+  /// The sender keeps each batch until the receiver acknowledges it after
+  /// processing (`ack`), and redelivers what is unacknowledged to a
+  /// restarted or reconnected receiver: nothing accepted is lost, an item
+  /// may arrive twice (an idempotent sink drops the repeats).
+  at_least_once,
+};
+
+/// Returns the name of `x`, e.g. "at_least_once".
+[[nodiscard]] std::string_view to_string(delivery x) noexcept;
+
 /// How a stage spreads its output over several downstream copies.
 enum class route : uint8_t {
   /// Each batch goes to the next copy that has credit (a faster copy takes

@@ -21,6 +21,17 @@ namespace coactor::actors {
 /// with its first `demand`.
 using open_atom = caf::atom_constant<caf::atom("cx_open")>;
 
+/// upstream → downstream, at-least-once paths: `(open_atom, name,
+/// uint64_t first_seq)` opens a path whose batches the downstream
+/// acknowledges, starting at `first_seq` (a reconnecting sender redelivers
+/// from its oldest unacknowledged batch). Sent again on an open path before
+/// any batch, it asks the downstream to acknowledge from then on.
+///
+/// downstream → upstream: `(ack_atom, uint64_t seq)` on at-least-once paths:
+/// every batch up to `seq` on this path was processed (a sink consumed it, a
+/// stage's outputs of it were acknowledged downstream). Cumulative.
+using ack_atom = caf::atom_constant<caf::atom("cx_ack")>;
+
 /// downstream → upstream: `(demand_atom, int64_t n)` permits the upstream to
 /// send `n` more items (credit is cumulative).
 using demand_atom = caf::atom_constant<caf::atom("cx_demand")>;
@@ -49,7 +60,7 @@ using resume_atom = caf::atom_constant<caf::atom("cx_resume")>;
 
 /// upstream → downstream: `items` within the credit granted by `demand`.
 /// `seq` counts batches per path from 0 (a gap or repeat is a protocol
-/// violation; it is the hook for `ack(seq)` redelivery between nodes).
+/// violation, except that an at-least-once path may start at any `seq`).
 /// `emitted` is the steady-clock time (ns) at which the oldest item of the
 /// batch left its producer: the base of the emit→consume latency.
 template <class T>

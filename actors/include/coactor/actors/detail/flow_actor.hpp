@@ -50,28 +50,87 @@ struct flow_state {
   bool awaiting_confirm = false;
 };
 
+/// Pushes what the processor holds back (a partial batch) downstream.
+template <class In, class Out>
+void flow_flush(caf::stateful_actor<flow_state<In, Out>>* self) {
+  auto& st = self->state;
+  std::vector<Out> tail;
+  st.proc.flush(tail);
+  st.out.push(std::move(tail), now_ns());
+  st.in.resolve(st.out.pushed());
+}
+
 template <class In, class Out>
 void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
   auto& st = self->state;
   auto& probe = *st.ctx.probe;
   probe.add_out(st.out.emit(self));
+  if (st.in.any_acked())
+    st.in.settle(self, st.out.settled());
+  if (st.out.acked())
+    probe.set_redelivered(st.out.redelivered());
   if (st.in.all_ended()) {
     if (!st.flushed_at_end) {
       st.flushed_at_end = true;
       if (st.proc.flush) {
-        std::vector<Out> tail;
-        st.proc.flush(tail);
-        st.out.push(std::move(tail), now_ns());
+        flow_flush(self);
         probe.add_out(st.out.emit(self));
+        st.in.settle(self, st.out.settled());
       }
     }
     probe.set_buffered(st.out.buffered());
-    if (st.out.buffered() == 0)
+    // At-least-once: the end follows the last acknowledgement.
+    if (st.out.held() == 0)
       finish_stage(self);
     return;
   }
   probe.set_buffered(st.out.buffered());
-  st.in.grant(self, st.out.buffered());
+  st.in.grant(self, st.out.held());
+}
+
+/// Makes the stage's downstream paths at-least-once (an upstream asked for
+/// acknowledgements, or an outlet was built so): tells every downstream to
+/// acknowledge. Fails the stage when it cannot keep that promise.
+template <class In, class Out>
+bool flow_require_acks(caf::stateful_actor<flow_state<In, Out>>* self) {
+  auto& st = self->state;
+  if (st.out.acked())
+    return true;
+  auto& probe = *st.ctx.probe;
+  const char* why = nullptr;
+  if (st.policy == overflow_policy::drop_oldest)
+    why = "its overflow policy drop_oldest discards items already accepted";
+  else if (st.proc.flush && st.proc.max_delay.count() <= 0)
+    why = "it holds partial batches without a max_delay";
+  else if (!st.out.require_acks())
+    why = "key partitioning over several copies sends out of order";
+  if (why != nullptr) {
+    fail_stage(self,
+               stage_error(probe, errc::invalid_argument,
+                           std::string{"at-least-once delivery: "} + why));
+    return false;
+  }
+  for (auto& p : st.out.paths())
+    self->send(p.dst.hdl, open_atom::value, probe.name, p.seq);
+  return true;
+}
+
+/// Takes a downstream's acknowledgement; a bad one fails the stage.
+template <class In, class Out>
+void flow_on_ack(caf::stateful_actor<flow_state<In, Out>>* self, uint64_t seq) {
+  auto& st = self->state;
+  if (st.finished && !st.awaiting_confirm)
+    return;
+  auto i = st.out.index_of(self->current_sender()->address());
+  if (i < 0 || !st.out.ack(static_cast<size_t>(i), seq)) {
+    fail_stage(self,
+               stage_error(*st.ctx.probe, errc::protocol_violation,
+                           "acknowledgement of batch " + std::to_string(seq)
+                               + " that was never sent"));
+    return;
+  }
+  if (!st.finished)
+    flow_pump(self);
 }
 
 template <class In, class Out>
@@ -131,6 +190,8 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
     return;
   }
   st.out.push(std::move(ys), b.emitted);
+  st.in.processed(*p, b.seq,
+                  st.proc.flush ? inbound::held_back : st.out.pushed());
   if (st.proc.flush && st.proc.max_delay.count() > 0 && !st.timer_armed) {
     st.timer_armed = true;
     self->delayed_send(self, st.proc.max_delay, resume_atom::value,
@@ -154,8 +215,13 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
   fail_on_peer_down(self);
   return {
       [self](open_atom, std::string& name) {
-        open_upstream(self, name, self->state.out.buffered());
+        open_upstream(self, name, self->state.out.held());
       },
+      [self](open_atom, std::string& name, uint64_t first_seq) {
+        if (open_upstream_acked(self, name, first_seq, self->state.out.held()))
+          flow_require_acks(self);
+      },
+      [self](ack_atom, uint64_t seq) { flow_on_ack(self, seq); },
       [self](batch_message<In>& b) {
         if (!self->state.finished)
           flow_on_batch(self, b);
@@ -173,9 +239,7 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
         if (st.finished || gen != st.timer_gen)
           return;
         st.timer_armed = false;
-        std::vector<Out> tail;
-        st.proc.flush(tail);
-        st.out.push(std::move(tail), now_ns());
+        flow_flush(self);
         flow_pump(self);
       },
       [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },

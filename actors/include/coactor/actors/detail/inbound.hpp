@@ -4,7 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -25,13 +28,45 @@ class inbound {
     int64_t outstanding = 0;
     uint64_t next_seq = 0;
     bool ended = false;
+    /// At-least-once: the upstream wants `ack`s, and the batches processed
+    /// but not yet acknowledged, with the mark their outputs must settle to.
+    bool acks = false;
+    bool received = false;
+    std::deque<std::pair<uint64_t, uint64_t>> unsettled;
   };
+
+  /// A mark that waits for `resolve` (the stage still holds outputs of the
+  /// batch, e.g. a partial batch).
+  static constexpr uint64_t held_back = std::numeric_limits<uint64_t>::max();
 
   inbound(size_t expected, size_t capacity)
       : expected_(expected), capacity_(static_cast<int64_t>(capacity)) {}
 
   /// Registers the sender of an `open`; returns false on a duplicate.
   bool open(caf::actor hdl, std::string name);
+
+  /// Registers the sender of an at-least-once `open` whose batches start at
+  /// `first_seq`, or switches its open path to acknowledgements. Returns
+  /// false when that path already received batches.
+  bool open_acked(caf::actor hdl, std::string name, uint64_t first_seq);
+
+  /// Returns whether an upstream wants acknowledgements.
+  [[nodiscard]] bool any_acked() const noexcept { return any_acked_; }
+
+  /// Notes that the batch `seq` of `p` was processed: it is acknowledged
+  /// once the stage's settled outputs reach `mark` (`held_back`: after the
+  /// next `resolve`).
+  void processed(path& p, uint64_t seq, uint64_t mark) {
+    if (p.acks)
+      p.unsettled.emplace_back(seq, mark);
+  }
+
+  /// Gives held-back batches the mark `mark` (the stage emitted all it held).
+  void resolve(uint64_t mark) noexcept;
+
+  /// Acknowledges, per upstream, the batches whose mark is at most
+  /// `settled` (one cumulative `ack` each).
+  void settle(caf::event_based_actor* self, uint64_t settled);
 
   /// Returns the path of `addr`, or null.
   path* find(const caf::actor_addr& addr) noexcept;
@@ -67,6 +102,7 @@ class inbound {
   size_t expected_;
   int64_t capacity_;
   int64_t outstanding_ = 0;
+  bool any_acked_ = false;
 };
 
 } // namespace coactor::actors::detail

@@ -13,7 +13,9 @@
 #include <caf/actor_addr.hpp>
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/make_message.hpp>
 
+#include "coactor/actors/detail/ack_log.hpp"
 #include "coactor/actors/detail/item_queue.hpp"
 #include "coactor/actors/policy.hpp"
 #include "coactor/actors/protocol.hpp"
@@ -61,6 +63,62 @@ class outbound {
     return shared_.size() + keyed_;
   }
 
+  /// Returns the items the stage holds: waiting for credit, or sent and not
+  /// yet acknowledged (at-least-once). They count against its capacity.
+  [[nodiscard]] size_t held() const noexcept {
+    return buffered() + log_.unacked_items();
+  }
+
+  // -- at-least-once ----------------------------------------------------------
+
+  /// Returns whether the downstreams acknowledge what they processed.
+  [[nodiscard]] bool acked() const noexcept { return acked_; }
+
+  /// Keeps every batch sent from now on until its downstream acknowledges
+  /// it. Returns false when the routing cannot promise that (key
+  /// partitioning over several copies sends out of order).
+  bool require_acks() {
+    if (routing_.mode == route::by_key && paths_.size() > 1)
+      return false;
+    acked_ = true;
+    return true;
+  }
+
+  /// Takes an acknowledgement of every batch up to `seq` from the downstream
+  /// at index `i`; returns false for a batch never sent there.
+  bool ack(size_t i, uint64_t seq) {
+    return acked_ && log_.ack(i, seq, paths_[i].seq);
+  }
+
+  /// Returns how many pushed items, counted from the first, are settled: all
+  /// of them without acknowledgements, else those every downstream
+  /// acknowledged.
+  [[nodiscard]] uint64_t settled() const noexcept {
+    return acked_ ? log_.settled() : pushed_;
+  }
+
+  /// Returns how many items were pushed so far.
+  [[nodiscard]] uint64_t pushed() const noexcept { return pushed_; }
+
+  /// Returns the items sent again to a replaced downstream.
+  [[nodiscard]] uint64_t redelivered() const noexcept {
+    return log_.redelivered();
+  }
+
+  /// Replaces the downstream at index `i` (it died; `dst` is its successor,
+  /// e.g. the inlet of a restarted node): it holds no credit, and the
+  /// batches it did not acknowledge go to `dst` first. Returns the sequence
+  /// number `dst` starts at (to send with its `open`).
+  uint64_t replace(size_t i, peer dst) {
+    auto& p = paths_[i];
+    p.dst = std::move(dst);
+    p.credit = 0;
+    return log_.redeliver(i, p.seq);
+  }
+
+  /// Stops sending to the downstream at index `i` until `replace`.
+  void suspend(size_t i) { paths_[i].credit = 0; }
+
   /// Returns how many more items the downstreams accept now.
   [[nodiscard]] int64_t credit() const noexcept {
     if (paths_.empty())
@@ -90,6 +148,7 @@ class outbound {
   void push(std::vector<T>&& xs, int64_t emitted) {
     if (xs.empty() || paths_.empty())
       return;
+    pushed_ += xs.size();
     if (routing_.mode != route::by_key || paths_.size() == 1) {
       shared_.push(std::move(xs), emitted);
       return;
@@ -124,7 +183,11 @@ class outbound {
     if (paths_.empty())
       return 0;
     size_t sent = 0;
+    if (acked_)
+      redeliver(self);
     auto limit = [&](const path& p) -> size_t {
+      if (acked_ && log_.resend_pending(index(p)))
+        return 0;
       if (ignore_credit)
         return max_batch_;
       return p.credit > 0 ? std::min(static_cast<size_t>(p.credit), max_batch_)
@@ -141,6 +204,7 @@ class outbound {
               int64_t emitted = 0;
               auto xs = p.queue.take(k, emitted);
               keyed_ -= k;
+              sent_ += k;
               send(self, p, std::move(xs), emitted);
               sent += k;
             }
@@ -160,6 +224,7 @@ class outbound {
           auto k = std::min(limit(p), shared_.size());
           int64_t emitted = 0;
           auto xs = shared_.take(k, emitted);
+          sent_ += k;
           send(self, p, std::move(xs), emitted);
           sent += k;
           next_ = (next_ + i + 1) % n;
@@ -175,6 +240,7 @@ class outbound {
             break;
           int64_t emitted = 0;
           auto xs = shared_.take(k, emitted);
+          sent_ += k;
           for (size_t i = 0; i + 1 < paths_.size(); ++i)
             send(self, paths_[i], std::vector<T>(xs), emitted);
           send(self, paths_.back(), std::move(xs), emitted);
@@ -198,10 +264,37 @@ class outbound {
   }
 
  private:
+  [[nodiscard]] size_t index(const path& p) const noexcept {
+    return static_cast<size_t>(&p - paths_.data());
+  }
+
   void send(caf::event_based_actor* self, path& p, std::vector<T>&& xs,
             int64_t emitted) {
-    p.credit -= static_cast<int64_t>(xs.size());
-    self->send(p.dst.hdl, batch_message<T>{p.seq++, emitted, std::move(xs)});
+    auto n = xs.size();
+    p.credit -= static_cast<int64_t>(n);
+    if (!acked_) {
+      self->send(p.dst.hdl, batch_message<T>{p.seq++, emitted, std::move(xs)});
+      return;
+    }
+    auto msg
+        = caf::make_message(batch_message<T>{p.seq, emitted, std::move(xs)});
+    log_.sent(index(p), p.seq++, msg, n, sent_);
+    self->send(p.dst.hdl, std::move(msg));
+  }
+
+  /// Sends the batches replaced downstreams did not acknowledge, in order,
+  /// within their credit.
+  void redeliver(caf::event_based_actor* self) {
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      auto& p = paths_[i];
+      log_.resend(i, [&](ack_log::entry& e) {
+        if (p.credit < static_cast<int64_t>(e.items))
+          return false;
+        p.credit -= static_cast<int64_t>(e.items);
+        self->send(p.dst.hdl, e.msg);
+        return true;
+      });
+    }
   }
 
   std::vector<path> paths_;
@@ -210,6 +303,10 @@ class outbound {
   item_queue<T> shared_;
   size_t keyed_ = 0;
   size_t next_ = 0;
+  bool acked_ = false;
+  uint64_t pushed_ = 0;
+  uint64_t sent_ = 0; // items sent, in push order (a broadcast counts once)
+  ack_log log_;
 };
 
 } // namespace coactor::actors::detail

@@ -63,6 +63,10 @@ struct stage_probe {
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> buffered{0};
   std::atomic<uint64_t> high_water{0};
+  /// At-least-once: items sent again to a replaced downstream, and repeats
+  /// an idempotent sink dropped.
+  std::atomic<uint64_t> redelivered{0};
+  std::atomic<uint64_t> duplicates{0};
   /// Filled by sinks only; read by the controller after the sink ended.
   latency_histogram latency;
 
@@ -74,6 +78,10 @@ struct stage_probe {
   void add_in(uint64_t n) noexcept { bump(in, n); }
   void add_out(uint64_t n) noexcept { bump(out, n); }
   void add_dropped(uint64_t n) noexcept { bump(dropped, n); }
+  void add_duplicates(uint64_t n) noexcept { bump(duplicates, n); }
+  void set_redelivered(uint64_t n) noexcept {
+    redelivered.store(n, std::memory_order_relaxed);
+  }
   void set_buffered(uint64_t n) noexcept {
     buffered.store(n, std::memory_order_relaxed);
     if (n > high_water.load(std::memory_order_relaxed))

@@ -46,6 +46,9 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
   fail_on_peer_down(self);
   return {
       [self](open_atom, std::string& name) { open_upstream(self, name, 0); },
+      [self](open_atom, std::string& name, uint64_t first_seq) {
+        open_upstream_acked(self, name, first_seq, 0);
+      },
       [self](batch_message<T>& b) {
         auto& st = self->state;
         auto& probe = *st.ctx.probe;
@@ -71,6 +74,8 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
         probe.add_out(n);
         if (n > 0)
           probe.latency.record(now_ns() - b.emitted, n);
+        if (p->acks) // consumed: the upstream may forget the batch
+          self->send(p->hdl, ack_atom::value, b.seq);
         st.in.grant(self, 0);
       },
       [self](end_atom) {

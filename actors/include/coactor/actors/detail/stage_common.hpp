@@ -238,6 +238,30 @@ void open_upstream(caf::stateful_actor<State>* self, std::string& name,
   st.in.grant(self, held);
 }
 
+/// Registers the sender of an at-least-once `open` (batches from
+/// `first_seq`, acknowledged once processed) or switches its open path to
+/// acknowledgements; a switch after batches arrived fails the stage.
+/// Returns false when the stage failed or finished.
+template <class State>
+bool open_upstream_acked(caf::stateful_actor<State>* self, std::string& name,
+                         uint64_t first_seq, size_t held) {
+  auto& st = self->state;
+  auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
+  if (st.finished)
+    return false;
+  auto known = st.in.find(hdl.address()) != nullptr;
+  if (!st.in.open_acked(hdl, std::move(name), first_seq)) {
+    fail_stage(self, stage_error(*st.ctx.probe, errc::protocol_violation,
+                                 "at-least-once open after batches"));
+    return false;
+  }
+  if (!known) {
+    self->monitor(hdl);
+    st.in.grant(self, held);
+  }
+  return true;
+}
+
 /// Marks the sender's stream as ended; returns false when the stage has
 /// already finished.
 template <class State>
