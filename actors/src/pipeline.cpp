@@ -188,6 +188,10 @@ pipeline_summary summarize(const run_state& run) {
     auto out = p.out.load(std::memory_order_relaxed);
     auto dropped = p.dropped.load(std::memory_order_relaxed);
     auto high = p.high_water.load(std::memory_order_relaxed);
+    auto redelivered = p.redelivered.load(std::memory_order_relaxed);
+    auto duplicates = p.duplicates.load(std::memory_order_relaxed);
+    s.redelivered += redelivered;
+    s.duplicates += duplicates;
     if (counts_as_produced(p.kind))
       s.produced += out;
     if (counts_as_consumed(p.kind)) {
@@ -211,6 +215,8 @@ pipeline_summary summarize(const run_state& run) {
     it->in += in;
     it->out += out;
     it->dropped += dropped;
+    it->redelivered += redelivered;
+    it->duplicates += duplicates;
     it->high_water = std::max(it->high_water, high);
   }
   auto secs = std::chrono::duration<double>(s.duration).count();
@@ -256,6 +262,9 @@ std::string pipeline_summary::to_string() const {
       << rate_buf << " items/s), latency p50 "
       << detail::format_duration(latency_p50) << " p99 "
       << detail::format_duration(latency_p99) << '\n';
+  if (redelivered > 0 || duplicates > 0)
+    out << "  at least once: " << redelivered << " redelivered, " << duplicates
+        << " duplicates dropped\n";
   for (auto& x : stages) {
     out << "  " << x.name;
     if (x.copies > 1)
@@ -264,6 +273,10 @@ std::string pipeline_summary::to_string() const {
     if (x.kind == "buffer")
       out << ", dropped " << x.dropped << ", high-water " << x.high_water << "/"
           << x.capacity;
+    if (x.redelivered > 0)
+      out << ", redelivered " << x.redelivered;
+    if (x.duplicates > 0)
+      out << ", duplicates " << x.duplicates;
     out << '\n';
   }
   return out.str();

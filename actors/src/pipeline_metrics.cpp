@@ -19,6 +19,8 @@ struct published {
   metrics::counter* in = nullptr;
   metrics::counter* out = nullptr;
   metrics::counter* dropped = nullptr;
+  metrics::counter* redelivered = nullptr;
+  metrics::counter* duplicates = nullptr;
   metrics::gauge* buffered = nullptr;
   metrics::histogram* latency = nullptr; // made once the probe has samples
   std::vector<uint64_t> latency_seen;    // per bucket
@@ -26,6 +28,8 @@ struct published {
   uint64_t in_seen = 0;
   uint64_t out_seen = 0;
   uint64_t dropped_seen = 0;
+  uint64_t redelivered_seen = 0;
+  uint64_t duplicates_seen = 0;
   uint64_t buffered_seen = 0;
 };
 
@@ -99,6 +103,13 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
                                  "Items a pipeline stage dropped (overflow "
                                  "policies).",
                                  labels);
+  auto redelivered = reg.add_counter(
+      "coactor_pipeline_stage_redelivered_total",
+      "Items an at-least-once stage sent again to a replaced downstream.",
+      labels);
+  auto duplicates = reg.add_counter(
+      "coactor_pipeline_stage_duplicates_total",
+      "Repeated items an idempotent sink dropped.", labels);
   auto buffered = reg.add_gauge("coactor_pipeline_stage_buffered_items",
                                 "Items a pipeline stage holds now.", labels);
   auto latency = reg.add_histogram(
@@ -121,6 +132,10 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
       x.out = *c;
     if (auto c = series(dropped, *p))
       x.dropped = *c;
+    if (auto c = series(redelivered, *p))
+      x.redelivered = *c;
+    if (auto c = series(duplicates, *p))
+      x.duplicates = *c;
     if (auto g = series(buffered, *p))
       x.buffered = *g;
     state.push_back(std::move(x));
@@ -133,6 +148,8 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
           advance(x.in, x.probe->in, x.in_seen);
           advance(x.out, x.probe->out, x.out_seen);
           advance(x.dropped, x.probe->dropped, x.dropped_seen);
+          advance(x.redelivered, x.probe->redelivered, x.redelivered_seen);
+          advance(x.duplicates, x.probe->duplicates, x.duplicates_seen);
           auto b = x.probe->buffered.load(std::memory_order_relaxed);
           if (x.buffered != nullptr)
             x.buffered->add(static_cast<double>(b)

@@ -42,6 +42,10 @@ struct stage_summary {
   /// with credit-respecting upstreams).
   uint64_t high_water = 0;
   uint64_t capacity = 0;
+  /// At-least-once edges: items sent again to a replaced downstream
+  /// (outlets), repeats dropped (idempotent sinks).
+  uint64_t redelivered = 0;
+  uint64_t duplicates = 0;
 };
 
 /// What a completed pipeline reports.
@@ -51,6 +55,11 @@ struct pipeline_summary {
   uint64_t produced = 0;
   uint64_t consumed = 0;
   uint64_t dropped = 0;
+  /// Items sent again after a downstream was replaced, and the repeats
+  /// idempotent sinks dropped (at-least-once edges; see `outlet_spec::
+  /// at_least_once`). `consumed` counts the repeats too.
+  uint64_t redelivered = 0;
+  uint64_t duplicates = 0;
   std::chrono::nanoseconds duration{0};
   /// Consumed items per second.
   double rate = 0;

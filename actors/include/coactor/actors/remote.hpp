@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,20 @@ struct inlet_options {
   /// When non-zero, the inlet fails (`errc::timeout`) if not all its
   /// upstreams opened their path within this time; zero waits forever.
   caf::timespan open_timeout{0};
+};
+
+/// Where an at-least-once outlet finds its inlet again after the inlet's
+/// node died (it restarted, or the link came back).
+struct reconnect_options {
+  /// The inlet's node; an empty host means no reconnection (the outlet
+  /// fails when the inlet dies).
+  std::string host;
+  uint16_t port = 0;
+  /// How long it keeps trying before the pipeline fails
+  /// (`errc::connection_failed` naming the inlet and its address).
+  caf::timespan timeout{std::chrono::seconds{30}};
+  /// The pause between two tries.
+  caf::timespan retry{std::chrono::milliseconds{100}};
 };
 
 namespace detail {
@@ -132,15 +147,85 @@ caf::behavior inlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
   return own.or_else(flow);
 }
 
+using reconnect_atom = caf::atom_constant<caf::atom("cx_recon")>;
+
+/// An at-least-once outlet's search for its inlet after the inlet's node
+/// died: connect, look the name up, retry until the deadline.
+struct outlet_reconnect {
+  reconnect_options options;
+  std::string inlet;
+  bool active = false;
+  caf::timestamp deadline;
+  std::string last_error;
+};
+
+/// Looks for the inlet again; on success redelivers to it, on failure
+/// retries after `retry` or, past the deadline, calls `give_up(err)`.
+template <class T, class GiveUp>
+void outlet_try_reconnect(caf::stateful_actor<flow_state<T, T>>* self,
+                          std::shared_ptr<outlet_reconnect> r, GiveUp give_up) {
+  auto& o = r->options;
+  auto retry = [self, r, give_up](const caf::error& err) {
+    r->last_error = describe(err);
+    if (caf::make_timestamp() < r->deadline) {
+      self->delayed_send(self, r->options.retry, reconnect_atom::value);
+      return;
+    }
+    r->active = false;
+    auto s
+        = std::chrono::duration_cast<std::chrono::seconds>(r->options.timeout);
+    give_up(stage_error(
+        *self->state.ctx.probe, errc::connection_failed,
+        "inlet '" + r->inlet + "' at " + r->options.host + ":"
+            + std::to_string(r->options.port) + " did not come back within "
+            + std::to_string(s.count()) + " s (last: " + r->last_error + ")"));
+  };
+  remote::connect_options copts;
+  copts.attempt_timeout = std::chrono::milliseconds{1000};
+  remote::async_connect(
+      self, o.host, o.port, copts,
+      [self, r, retry](caf::expected<remote::peer> p) {
+        if (!p) {
+          retry(p.error());
+          return;
+        }
+        remote::async_lookup(
+            self, *p, r->inlet,
+            [self, r, retry](caf::expected<caf::actor> hdl) {
+              auto& st = self->state;
+              if (!hdl) {
+                retry(hdl.error());
+                return;
+              }
+              r->active = false;
+              self->monitor(*hdl);
+              auto first = st.out.replace(0, {*hdl, r->inlet});
+              self->send(*hdl, open_atom::value, st.ctx.probe->name, first);
+              if (st.awaiting_confirm) // everything was acknowledged
+                self->send(*hdl, end_atom::value);
+              else
+                flow_pump(self);
+            },
+            caf::timespan{std::chrono::seconds{2}});
+      });
+}
+
 /// The outlet: a pass-through flow stage whose downstream is an inlet on
 /// another node. It completes only when the inlet confirmed its end of
-/// stream, so a run that reports success handed every item over.
+/// stream, so a run that reports success handed every item over. At least
+/// once (`mode`), it keeps what it sent until the inlet's pipeline consumed
+/// it, and when `reconnect` names the inlet's node, it waits for the inlet
+/// to come back after its node died and redelivers.
 template <class T>
 caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
-                           flow_args<T, T> args) {
+                           flow_args<T, T> args, delivery mode,
+                           reconnect_options reconnect) {
+  auto inlet_name = args.downs.empty() ? std::string{} : args.downs[0].name;
   auto flow = flow_actor(self, std::move(args));
   if (!flow)
     return flow;
+  if (mode == delivery::at_least_once && !flow_require_acks(self))
+    return {};
   self->state.confirm_end = true;
   // Once closed, the stage counts as finished for the shared handlers: these
   // catch what can still go wrong before the inlet confirms.
@@ -148,9 +233,30 @@ caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
     self->state.awaiting_confirm = false;
     report_failure(self, self->state.ctx, err);
   };
-  self->set_down_handler([self, fail_closed](caf::down_msg& dm) {
+  auto r = std::make_shared<outlet_reconnect>();
+  r->options = std::move(reconnect);
+  r->inlet = std::move(inlet_name);
+  auto give_up = [self, fail_closed](const caf::error& err) {
+    if (self->state.awaiting_confirm)
+      fail_closed(err);
+    else
+      fail_stage(self, err);
+  };
+  self->set_down_handler([self, fail_closed, r, give_up](caf::down_msg& dm) {
     auto& st = self->state;
-    if (st.awaiting_confirm && st.out.index_of(dm.source) >= 0)
+    auto downstream = st.out.index_of(dm.source) >= 0;
+    if (downstream && st.out.acked() && !r->options.host.empty()
+        && (!st.finished || st.awaiting_confirm)) {
+      // The inlet's node died: what it did not acknowledge goes to its
+      // successor.
+      st.out.suspend(0);
+      r->active = true;
+      r->deadline = caf::make_timestamp() + r->options.timeout;
+      r->last_error = describe(dm.reason);
+      outlet_try_reconnect(self, r, give_up);
+      return;
+    }
+    if (st.awaiting_confirm && downstream)
       fail_closed(peer_down_error(self, *st.ctx.probe, "downstream",
                                   st.out.paths().front().dst.name, dm));
     else
@@ -167,11 +273,10 @@ caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
           report_done(self, st.ctx);
         }
       },
-      [self, fail_closed](stream_error_atom, caf::error& err) {
-        if (self->state.awaiting_confirm)
-          fail_closed(err);
-        else
-          fail_stage(self, err);
+      [give_up](stream_error_atom, caf::error& err) { give_up(err); },
+      [self, r, give_up](reconnect_atom) {
+        if (r->active)
+          outlet_try_reconnect(self, r, give_up);
       },
   };
   return own.or_else(flow);
@@ -267,6 +372,29 @@ struct outlet_spec : detail::named_spec<outlet_spec<T>> {
   size_t window = 4096;
   /// The largest batch it sends over the wire.
   size_t max_batch = 1024;
+  /// At least once: keeps what it sent (within `window`) until the inlet's
+  /// pipeline consumed it, and redelivers it to the inlet's successor.
+  delivery mode = delivery::at_most_once;
+  reconnect_options reconnect;
+
+  /// Makes the outlet at-least-once and, when its inlet's node dies, look
+  /// the inlet up again on `host:port` (e.g. the restarted node) for up to
+  /// `timeout` before the pipeline fails. The inlet's pipeline acknowledges
+  /// what its sinks consumed, so a consumer killed mid-stream loses nothing:
+  /// its successor gets every unacknowledged batch again (an item may
+  /// arrive twice; `idempotent` sinks drop repeats). Stages between the
+  /// inlet and its sinks follow: none may drop the oldest items or key-
+  /// partition over several copies, and a batch stage needs a max_delay
+  /// (`errc::invalid_argument` otherwise).
+  outlet_spec at_least_once(std::string host, uint16_t port,
+                            caf::timespan timeout
+                            = std::chrono::seconds{30}) && {
+    mode = delivery::at_least_once;
+    reconnect.host = std::move(host);
+    reconnect.port = port;
+    reconnect.timeout = timeout;
+    return std::move(*this);
+  }
 
   /// Called by the pipeline builder for each copy.
   template <class In>
@@ -285,7 +413,8 @@ struct outlet_spec : detail::named_spec<outlet_spec<T>> {
       a.downs.push_back({target, target_name});
     a.ctx = std::move(sc);
     auto controller = a.ctx.controller;
-    auto hdl = ctx.node->spawn(detail::outlet_actor<T>, std::move(a));
+    auto hdl = ctx.node->spawn(detail::outlet_actor<T>, std::move(a), mode,
+                               reconnect);
     if (err)
       caf::anon_send(controller, stream_error_atom::value, std::move(err));
     return hdl;
