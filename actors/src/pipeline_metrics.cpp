@@ -107,9 +107,9 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
       "coactor_pipeline_stage_redelivered_total",
       "Items an at-least-once stage sent again to a replaced downstream.",
       labels);
-  auto duplicates = reg.add_counter(
-      "coactor_pipeline_stage_duplicates_total",
-      "Repeated items an idempotent sink dropped.", labels);
+  auto duplicates
+      = reg.add_counter("coactor_pipeline_stage_duplicates_total",
+                        "Repeated items an idempotent sink dropped.", labels);
   auto buffered = reg.add_gauge("coactor_pipeline_stage_buffered_items",
                                 "Items a pipeline stage holds now.", labels);
   auto latency = reg.add_histogram(
