@@ -2,12 +2,13 @@
 // woken for surplus jobs.
 #include "balanced_scheduler.hpp"
 
+#include "coactor/detail/caf_internals.hpp"
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 
 #include <caf/actor_system.hpp>
-#include <caf/detail/set_thread_name.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
 #include <caf/resumable.hpp>
@@ -112,7 +113,7 @@ class balanced_scheduler::worker final : public caf::execution_unit {
 
  private:
   void run() {
-    caf::detail::set_thread_name("caf.multiplexer");
+    coactor::detail::name_this_thread("caf.multiplexer");
     // As CAF's workers do: parts of CAF look up the actor system through
     // the thread's logger (without it, networked nodes intermittently leak
     // actors at shutdown under ASan).
@@ -296,7 +297,7 @@ void balanced_scheduler::start() {
   for (auto& w : workers_)
     w->start();
   timer_ = std::thread{[this] {
-    caf::detail::set_thread_name("caf.clock");
+    coactor::detail::name_this_thread("caf.clock");
     caf::logger::set_current_actor_system(&system());
     system().thread_started();
     clock_.run_dispatch_loop();

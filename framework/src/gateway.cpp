@@ -10,12 +10,12 @@
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/execution_unit.hpp>
 #include <caf/logger.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
 
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/metrics.hpp"
 #include "coactor/timer.hpp"
 #include "node_context.hpp"
@@ -53,50 +53,17 @@ struct gateway_inbox {
   bool wake_pending = false;
 };
 
-/// Collects the actors that the gateway's requests make runnable during one
-/// batch and hands them to the real execution unit when the batch is sent.
-/// Without it a target that handles requests faster than the gateway sends
-/// them goes idle after each one and is scheduled again for the next: a
-/// scheduler hand-off (under the sharing policy a mutex and a futex
-/// wake-up) per request. With it, a target is scheduled once per burst.
-class deferring_unit final : public caf::execution_unit {
- public:
-  deferring_unit(caf::execution_unit* real, std::size_t capacity)
-      : caf::execution_unit(&real->system()), real_(real) {
-    proxy_registry_ptr(real->proxy_registry_ptr());
-    jobs_.reserve(capacity);
-  }
-
-  deferring_unit(const deferring_unit&) = delete;
-  deferring_unit& operator=(const deferring_unit&) = delete;
-
-  ~deferring_unit() override { flush(); }
-
-  void exec_later(caf::resumable* ptr) override {
-    // Never allocate here (CAF cannot handle a throw at this point).
-    if (jobs_.size() < jobs_.capacity())
-      jobs_.push_back(ptr);
-    else
-      real_->exec_later(ptr);
-  }
-
-  void flush() noexcept {
-    for (auto* ptr : jobs_)
-      real_->exec_later(ptr);
-    jobs_.clear();
-  }
-
- private:
-  caf::execution_unit* real_;
-  std::vector<caf::resumable*> jobs_;
-};
-
-/// Swaps the actor's execution unit for a deferring one during a batch;
-/// restores it and schedules what became runnable on the way out.
+/// Swaps the actor's execution unit for a deferring one during a batch
+/// (fact F3 of caf_internals.hpp); restores it and schedules what became
+/// runnable on the way out. Without it a target that handles requests
+/// faster than the gateway sends them goes idle after each one and is
+/// scheduled again for the next: a scheduler hand-off (under the sharing
+/// policy a mutex and a futex wake-up) per request. With it, a target is
+/// scheduled once per burst.
 class deferred_scheduling {
  public:
   deferred_scheduling(caf::event_based_actor* self, std::size_t jobs)
-      : self_(self), real_(self->context()) {
+      : self_(self), real_(unit_of(self)) {
     if (real_ == nullptr || jobs < 2)
       return;
     try {
@@ -104,7 +71,7 @@ class deferred_scheduling {
     } catch (...) {
       return; // out of memory: schedule as CAF would
     }
-    self_->context(&*unit_);
+    use_unit(self_, &*unit_);
   }
 
   deferred_scheduling(const deferred_scheduling&) = delete;
@@ -113,7 +80,7 @@ class deferred_scheduling {
   ~deferred_scheduling() {
     if (!unit_)
       return;
-    self_->context(real_);
+    use_unit(self_, real_);
     unit_->flush();
   }
 
@@ -216,8 +183,7 @@ class gateway_service final : public node_service {
       return;
     caf::anon_send_exit(hdl, caf::exit_reason::kill);
     if (ctx_.opts.policy == scheduler_policy::testing)
-      static_cast<caf::scheduler::test_coordinator&>(ctx_.system().scheduler())
-          .run();
+      run_testing_scheduler(ctx_.system());
   }
 
  private:
@@ -292,8 +258,7 @@ void gateway_context::settled(std::shared_ptr<gateway_job> job) {
     return;
   flush_pending_ = true;
   // Behind the messages already in the mailbox (more replies, likely).
-  self_->eq_impl(caf::make_message_id(), nullptr, self_->context(),
-                 gateway_flush_msg{});
+  post_to_self(self_, caf::make_message_id(), gateway_flush_msg{});
 }
 
 void gateway_context::deliver_settled() noexcept {
@@ -355,8 +320,8 @@ struct request_deadlines::impl {
         forget(q.front().ticket);
         q.pop_front();
         // The response handler takes it as CAF's own request timeout.
-        self->eq_impl(caf::message_id{rid}, nullptr, self->context(),
-                      caf::make_error(caf::sec::request_timeout));
+        post_to_self(self, caf::message_id{rid},
+                     caf::make_error(caf::sec::request_timeout));
         drop_dead_front(q);
       }
       if (q.empty()) {

@@ -9,8 +9,8 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <caf/detail/set_thread_name.hpp>
 
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/node.hpp"
 #include "node_context.hpp"
 
@@ -66,7 +66,7 @@ class io_service final : public coactor::detail::node_service {
   void run() {
     // Named, so that per-thread figures (top -H, perf, /proc) tell the I/O
     // threads from the scheduler's ("caf.multiplexer").
-    caf::detail::set_thread_name("coactor.io");
+    coactor::detail::name_this_thread("coactor.io");
     // A handler that throws must not take the thread (and the node) down;
     // coactor's own handlers do not throw, a user's raw Asio handler might.
     for (;;) {

@@ -11,6 +11,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "balanced_scheduler.hpp"
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/error.hpp"
 #include "metrics/endpoint.hpp"
 #include "node_context.hpp"
@@ -103,10 +104,9 @@ stop_report node_context::drain(std::chrono::milliseconds deadline) {
   stop_report report;
   auto until = clock::now() + deadline;
   auto testing = opts.policy == scheduler_policy::testing;
-  auto& sched = sys_->scheduler();
   auto drive = [&] {
     if (testing)
-      static_cast<caf::scheduler::test_coordinator&>(sched).run();
+      detail::run_testing_scheduler(*sys_);
   };
   // Ask every owned actor to end; exit handlers may clean up.
   std::vector<caf::strong_actor_ptr> owned;
@@ -353,8 +353,7 @@ caf::actor_system& node::system() {
 }
 
 caf::scheduler::test_coordinator& node::test_coordinator() {
-  return static_cast<caf::scheduler::test_coordinator&>(
-      ctx_->system().scheduler());
+  return detail::test_coordinator_of(ctx_->system());
 }
 
 void node::own(const caf::strong_actor_ptr& hdl) {

@@ -13,12 +13,12 @@
 #endif
 
 #include <caf/exit_reason.hpp>
-#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/status.hpp"
 #include "remote_internal.hpp"
 #include "remoting.hpp"
@@ -120,8 +120,7 @@ namespace {
 void exempt_basp_broker_from_leak_checks(
     [[maybe_unused]] caf::actor_system& sys) {
 #if defined(__SANITIZE_ADDRESS__)
-  auto broker
-      = sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  auto broker = detail::basp_broker_of(sys);
   __lsan_ignore_object(caf::actor_cast<caf::abstract_actor*>(broker));
 #endif
 }

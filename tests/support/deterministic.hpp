@@ -7,6 +7,7 @@
 #include <iostream>
 #include <utility>
 
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "coactor/error.hpp"

@@ -15,7 +15,6 @@
 #include <caf/actor_control_block.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/behavior.hpp>
-#include <caf/detail/type_traits.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/weak_intrusive_ptr.hpp>
@@ -338,20 +337,40 @@ bridge<Args...> make_bridge_impl(caf::scheduled_actor* self, F fn, bool once) {
   return bridge<Args...>{std::move(st)};
 }
 
-template <class List>
-struct bridge_maker;
-
+/// Makes bridges for the parameter types `Ts` of a callable.
 template <class... Ts>
-struct bridge_maker<caf::detail::type_list<Ts...>> {
+struct bridge_maker {
   template <class F>
   static auto make(caf::scheduled_actor* self, F fn, bool once) {
     return make_bridge_impl<std::decay_t<Ts>...>(self, std::move(fn), once);
   }
 };
 
+/// Deduces the parameter types of a function pointer or of a class with one
+/// non-template call operator (a lambda without `auto` parameters).
 template <class F>
-using bridge_maker_for
-    = bridge_maker<typename caf::detail::get_callable_trait<F>::arg_types>;
+struct bridge_maker_of : bridge_maker_of<decltype(&F::operator())> {};
+
+template <class R, class... Ts>
+struct bridge_maker_of<R (*)(Ts...)> : bridge_maker<Ts...> {};
+
+template <class R, class... Ts>
+struct bridge_maker_of<R (*)(Ts...) noexcept> : bridge_maker<Ts...> {};
+
+template <class R, class C, class... Ts>
+struct bridge_maker_of<R (C::*)(Ts...)> : bridge_maker<Ts...> {};
+
+template <class R, class C, class... Ts>
+struct bridge_maker_of<R (C::*)(Ts...) const> : bridge_maker<Ts...> {};
+
+template <class R, class C, class... Ts>
+struct bridge_maker_of<R (C::*)(Ts...) noexcept> : bridge_maker<Ts...> {};
+
+template <class R, class C, class... Ts>
+struct bridge_maker_of<R (C::*)(Ts...) const noexcept> : bridge_maker<Ts...> {};
+
+template <class F>
+using bridge_maker_for = bridge_maker_of<std::decay_t<F>>;
 
 } // namespace detail
 

@@ -11,9 +11,12 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
 
 #include "coactor/node_options.hpp"
+
+namespace caf::scheduler {
+class test_coordinator; // <caf/scheduler/test_coordinator.hpp> to use it
+} // namespace caf::scheduler
 
 namespace coactor {
 
@@ -90,7 +93,9 @@ class node {
   [[nodiscard]] caf::actor_system& system();
 
   /// Returns the deterministic scheduler. Precondition: `running()` and
-  /// `options().policy == scheduler_policy::testing`.
+  /// `options().policy == scheduler_policy::testing`. Callers include
+  /// `<caf/scheduler/test_coordinator.hpp>` (this header does not: it is
+  /// CAF's scheduler internals, for tests only).
   [[nodiscard]] caf::scheduler::test_coordinator& test_coordinator();
 
   // -- spawning ---------------------------------------------------------------

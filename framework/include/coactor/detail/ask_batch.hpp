@@ -11,13 +11,13 @@
 #include <utility>
 #include <vector>
 
-#include <caf/detail/behavior_impl.hpp>
 #include <caf/expected.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/make_counted.hpp>
 #include <caf/scheduled_actor.hpp>
 
 #include "coactor/ask.hpp"
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/detail/join.hpp"
 #include "coactor/detail/scope.hpp"
 #include "coactor/error.hpp"
@@ -47,19 +47,17 @@ class batch_sink {
 /// Waits for the reply to one item of a batch; holds the scope (and with it
 /// the frame that holds the batch).
 template <class R>
-class batch_wait final : public caf::detail::behavior_impl {
+class batch_wait final : public response_handler<batch_wait<R>> {
  public:
   batch_wait(caf::intrusive_ptr<scope> s, batch_sink<R>* owner,
              std::size_t i) noexcept
       : scope_(std::move(s)), owner_(owner), index_(i) {}
 
-  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
-                                 caf::type_erased_tuple& xs) override {
-    f();
+  /// Called by response_handler with the reply.
+  void on_response(caf::type_erased_tuple& xs) {
     auto s = std::move(scope_); // keeps the frames alive during a resume
     if (s != nullptr)
       owner_->item_done(index_, xs);
-    return caf::match_case::match;
   }
 
  private:
@@ -73,24 +71,22 @@ class batch_wait final : public caf::detail::behavior_impl {
 /// outstanding (see rearm.hpp). Holds the scope (and with it the frame that
 /// holds the batch) until the batch ends.
 template <class R>
-class shared_batch_wait final : public caf::detail::behavior_impl {
+class shared_batch_wait final : public response_handler<shared_batch_wait<R>> {
  public:
   shared_batch_wait(caf::intrusive_ptr<scope> s, batch_sink<R>* owner,
                     caf::scheduled_actor* self, caf::message_id rid) noexcept
       : scope_(std::move(s)), owner_(owner), self_(self), rid_(rid) {}
 
-  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
-                                 caf::type_erased_tuple& xs) override {
-    f();
+  /// Called by response_handler with one reply of the batch.
+  void on_response(caf::type_erased_tuple& xs) {
     auto s = scope_; // keeps the frames alive during a resume
     if (s == nullptr)
-      return caf::match_case::match;
+      return;
     if (owner_->batch_message(xs))
-      self_->add_multiplexed_response_handler(
-          rid_, caf::behavior{caf::behavior::impl_ptr{this}});
+      add_response_handler(self_, rid_,
+                           caf::intrusive_ptr<shared_batch_wait>{this});
     else
       scope_ = nullptr;
-    return caf::match_case::match;
   }
 
  private:
@@ -156,10 +152,8 @@ class ask_batch : public timed_join, public batch_sink<R> {
         auto req = self_->new_request_id(caf::message_priority::normal);
         it.rid = req.response_id();
         it.pending = true;
-        self_->add_multiplexed_response_handler(
-            it.rid,
-            caf::behavior{caf::intrusive_ptr<caf::detail::behavior_impl>{
-                caf::make_counted<batch_wait<R>>(sp, this, i)}});
+        add_response_handler(self_, it.rid,
+                             caf::make_counted<batch_wait<R>>(sp, this, i));
         arm_timeout(self_, req, a.timeout());
         a.send(req);
         continue;
@@ -174,11 +168,9 @@ class ask_batch : public timed_join, public batch_sink<R> {
     if (shared_ && remaining_ > 0) {
       // One handler and one clock entry for the whole batch; replies are
       // told apart by their sender (the targets are distinct and local).
-      self_->add_multiplexed_response_handler(
-          shared_rid_,
-          caf::behavior{caf::intrusive_ptr<caf::detail::behavior_impl>{
-              caf::make_counted<shared_batch_wait<R>>(sp, this, self_,
-                                                      shared_rid_)}});
+      add_response_handler(self_, shared_rid_,
+                           caf::make_counted<shared_batch_wait<R>>(
+                               sp, this, self_, shared_rid_));
       arm_timeout(self_, shared_req, asks_.front().timeout());
       for (auto& a : asks_)
         if (a.target() != nullptr)
@@ -227,16 +219,14 @@ class ask_batch : public timed_join, public batch_sink<R> {
         for (auto& it : items_)
           if (it.pending)
             it.cancelled = true;
-        self_->eq_impl(shared_rid_, nullptr, self_->context(),
-                       make_error(errc::cancelled));
+        post_to_self(self_, shared_rid_, make_error(errc::cancelled));
       }
       return;
     }
     for (auto& it : items_) {
       if (it.pending && !it.cancelled) {
         it.cancelled = true;
-        self_->eq_impl(it.rid, nullptr, self_->context(),
-                       make_error(errc::cancelled));
+        post_to_self(self_, it.rid, make_error(errc::cancelled));
       }
     }
   }

@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include <caf/detail/behavior_impl.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/make_counted.hpp>
 #include <caf/scheduled_actor.hpp>
 
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/detail/scope.hpp"
 #include "coactor/detail/task_promise.hpp"
 #include "coactor/task.hpp"
@@ -31,16 +31,14 @@ class timed_join : public join_base {
 
 /// The overall timeout of a join: a multiplexed response handler that holds
 /// only a pointer to the join, cleared when the join ends first.
-class join_timer final : public caf::detail::behavior_impl {
+class join_timer final : public response_handler<join_timer> {
  public:
   explicit join_timer(timed_join* j) noexcept : join_(j) {}
 
-  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
-                                 caf::type_erased_tuple&) override {
-    f();
+  /// Called by response_handler with the timeout (or cancellation).
+  void on_response(caf::type_erased_tuple&) {
     if (auto j = std::exchange(join_, nullptr))
       j->on_timeout();
-    return caf::match_case::match;
   }
 
   timed_join* join_;
@@ -51,9 +49,7 @@ inline std::pair<caf::intrusive_ptr<join_timer>, caf::message_id>
 arm_join_timer(caf::scheduled_actor* self, timed_join* j, caf::timespan d) {
   auto req = self->new_request_id(caf::message_priority::normal);
   auto timer = caf::make_counted<join_timer>(j);
-  self->add_multiplexed_response_handler(
-      req.response_id(),
-      caf::behavior{caf::intrusive_ptr<caf::detail::behavior_impl>{timer}});
+  add_response_handler(self, req.response_id(), timer);
   arm_timeout(self, req, d);
   return {std::move(timer), req.response_id()};
 }
@@ -68,7 +64,7 @@ inline void disarm_join_timer(caf::scheduled_actor* self,
   timer->join_ = nullptr;
   timer = nullptr;
   self->clock().cancel_request_timeout(self, rid);
-  self->eq_impl(rid, nullptr, self->context(), make_error(errc::cancelled));
+  post_to_self(self, rid, make_error(errc::cancelled));
 }
 
 /// The shared engine of `when_all` and `when_any` (actor context only).
@@ -121,10 +117,7 @@ class join final : public timed_join {
       auto req = self_->new_request_id(caf::message_priority::normal);
       timer_rid_ = req.response_id();
       timer_ = caf::make_counted<join_timer>(this);
-      self_->add_multiplexed_response_handler(
-          timer_rid_,
-          caf::behavior{
-              caf::intrusive_ptr<caf::detail::behavior_impl>{timer_}});
+      add_response_handler(self_, timer_rid_, timer_);
       arm_timeout(self_, req, timeout);
     }
     if (--remaining_ == 0) {

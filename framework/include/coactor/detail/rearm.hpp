@@ -5,9 +5,16 @@
 #include <caf/behavior.hpp>
 #include <caf/message_id.hpp>
 #include <caf/message_priority.hpp>
+#include <caf/ref_counted.hpp>
 #include <caf/scheduled_actor.hpp>
 
 namespace coactor::detail {
+
+// Declared in caf_internals.hpp (the CAF fence), defined in
+// caf_internals.cpp; repeated here so that bridges need no CAF internals.
+caf::ref_counted* handler_impl(const caf::behavior& bhvr) noexcept;
+void readd_response_handler(caf::scheduled_actor* self, caf::message_id rid,
+                            caf::ref_counted* impl);
 
 /// A private response id of one actor plus the handler registered under it.
 ///
@@ -19,6 +26,10 @@ namespace coactor::detail {
 /// itself back from inside its own invocation (`rearm`): CAF keeps the
 /// behaviour object alive during the call, so re-registering it costs one
 /// reference count increment and no allocation.
+///
+/// The registration goes through the CAF fence (fact F1 of
+/// caf_internals.hpp, out of line in caf_internals.cpp), so that this header
+/// and bridge.hpp stay free of `caf::detail`.
 ///
 /// Threading: every member function runs in the owning actor's context only.
 class rearmable_handler {
@@ -33,21 +44,20 @@ class rearmable_handler {
 
   /// Registers `bhvr` under `mid()` and remembers it for `rearm`.
   void arm(caf::scheduled_actor* self, caf::behavior bhvr) {
-    impl_ = bhvr.as_behavior_impl().get();
-    self->add_multiplexed_response_handler(mid_, std::move(bhvr));
+    impl_ = handler_impl(bhvr);
+    readd_response_handler(self, mid_, impl_); // bhvr's reference goes away
   }
 
   /// Registers the handler again. Precondition: called from inside the
   /// handler's own invocation (CAF holds a reference to it there).
   void rearm(caf::scheduled_actor* self) {
-    self->add_multiplexed_response_handler(
-        mid_, caf::behavior{caf::behavior::impl_ptr{impl_}});
+    readd_response_handler(self, mid_, impl_);
   }
 
  private:
   caf::message_id mid_;
   // Non-owning: CAF's handler map (or the running invocation) owns it.
-  caf::detail::behavior_impl* impl_ = nullptr;
+  caf::ref_counted* impl_ = nullptr;
 };
 
 } // namespace coactor::detail

@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <utility>
 
-#include <caf/detail/behavior_impl.hpp>
 #include <caf/intrusive_ptr.hpp>
 #include <caf/message_id.hpp>
 #include <caf/ref_counted.hpp>
@@ -14,6 +13,7 @@
 #include <caf/sec.hpp>
 
 #include "coactor/detail/ask_stats.hpp"
+#include "coactor/detail/caf_internals.hpp"
 #include "coactor/error.hpp"
 
 namespace coactor::detail {
@@ -109,8 +109,7 @@ inline void scope::cancel() {
   if (has_pending_) {
     // Resume through the mailbox, never inline: the canceller may be in the
     // middle of another coroutine step of this actor.
-    self_->eq_impl(pending_, nullptr, self_->context(),
-                   make_error(errc::cancelled));
+    post_to_self(self_, pending_, make_error(errc::cancelled));
   }
   if (join_ != nullptr)
     join_->cancel_children();
@@ -123,7 +122,8 @@ inline bool is_request_timeout(const caf::error& err) noexcept {
 }
 
 /// Maps CAF's errors for a reply to coactor's: a request timeout becomes
-/// `errc::timeout`, a dead receiver `errc::target_down`, a reply of the
+/// `errc::timeout`, a dead receiver `errc::target_down` (fact F5 of
+/// caf_internals.hpp), a reply of the
 /// wrong type `errc::unexpected_reply`; `what` names the operation.
 inline caf::error map_reply_error(caf::error err, const char* what) {
   if (err.category() == caf::atom("system")) {
@@ -140,29 +140,27 @@ inline caf::error map_reply_error(caf::error err, const char* what) {
 }
 
 /// A suspension point waiting for one message with a given response id: a
-/// CAF behaviour registered as the actor's multiplexed response handler, so
-/// that it runs in the actor's context whatever the actor's behaviour is.
-/// CAF drops it (without running it) when the actor exits, which releases
-/// the scope and with it the suspended frames. Only the first message counts;
-/// CAF discards later ones with the same id.
-class wait_base : public caf::detail::behavior_impl {
+/// response handler (fact F1 of caf_internals.hpp), so that it runs in the
+/// actor's context whatever the actor's behaviour is. CAF drops it (without
+/// running it) when the actor exits, which releases the scope and with it
+/// the suspended frames. Only the first message counts; CAF discards later
+/// ones with the same id.
+class wait_base : public response_handler<wait_base> {
  public:
   wait_base(caf::intrusive_ptr<scope> s, std::coroutine_handle<> h) noexcept
       : scope_(std::move(s)), handle_(h) {}
 
-  caf::match_case::result invoke(caf::detail::invoke_result_visitor& f,
-                                 caf::type_erased_tuple& xs) override {
-    f();                        // tells CAF the message was consumed
+  /// Called by response_handler with the message.
+  void on_response(caf::type_erased_tuple& xs) {
     auto s = std::move(scope_); // keeps the frames alive during the resume
     if (s == nullptr)
-      return caf::match_case::match;
+      return;
     s->resumed();
     if (s->cancelled())
       set_error(make_error(errc::cancelled));
     else
       on_message(xs);
     handle_.resume();
-    return caf::match_case::match;
   }
 
  protected:
@@ -189,9 +187,7 @@ class wait_base : public caf::detail::behavior_impl {
 inline void register_wait(caf::scheduled_actor* self, scope* s,
                           caf::message_id rid,
                           caf::intrusive_ptr<wait_base> w) {
-  self->add_multiplexed_response_handler(
-      rid, caf::behavior{
-               caf::intrusive_ptr<caf::detail::behavior_impl>{std::move(w)}});
+  add_response_handler(self, rid, std::move(w));
   s->suspend_on(rid);
 }
 
@@ -202,8 +198,8 @@ inline void arm_timeout(caf::scheduled_actor* self, caf::message_id request_id,
   if (d == caf::timespan::max())
     return;
   if (d <= caf::timespan::zero()) {
-    self->eq_impl(request_id.response_id(), nullptr, self->context(),
-                  caf::make_error(caf::sec::request_timeout));
+    post_to_self(self, request_id.response_id(),
+                 caf::make_error(caf::sec::request_timeout));
     return;
   }
   self->request_response_timeout(caf::duration{d}, request_id);
