@@ -19,20 +19,6 @@ const std::vector<std::string> common_keys
 
 } // namespace
 
-std::string nearest_of(const std::string& x,
-                       const std::vector<std::string>& names) {
-  std::string best;
-  size_t best_d = 0;
-  for (auto& n : names) {
-    auto d = edit_distance(x, n);
-    if (best.empty() || d < best_d) {
-      best = n;
-      best_d = d;
-    }
-  }
-  return best_d <= std::max<size_t>(2, x.size() / 3) ? best : std::string{};
-}
-
 std::string did_you_mean(const std::string& best) {
   return best.empty() ? std::string{} : " (did you mean '" + best + "'?)";
 }
@@ -49,7 +35,7 @@ void parser::read_header(const toml::table& doc, plan& out) {
     auto key = std::string{k.str()};
     if (std::find(top_keys.begin(), top_keys.end(), key) == top_keys.end())
       rep_.at(k.source(), "unknown key '" + key + "'"
-                              + did_you_mean(nearest_of(key, top_keys))
+                              + did_you_mean(nearest_name(key, top_keys))
                               + "; expected pipeline, vars, source, stage "
                                 "or sink");
   }
@@ -94,7 +80,7 @@ void parser::read_header(const toml::table& doc, plan& out) {
       } else {
         rep_.at(k.source(),
                 "pipeline: unknown option '" + key + "'"
-                    + did_you_mean(nearest_of(key, {"name", "threads"})));
+                    + did_you_mean(nearest_name(key, {"name", "threads"})));
       }
     }
   }

@@ -12,10 +12,6 @@
 
 namespace coactor::spec::internal {
 
-/// Returns the name in `names` nearest to `x`, or "" when none is close.
-std::string nearest_of(const std::string& x,
-                       const std::vector<std::string>& names);
-
 /// Returns " (did you mean 'best'?)", or "" for an empty `best`.
 std::string did_you_mean(const std::string& best);
 

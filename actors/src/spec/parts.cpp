@@ -71,7 +71,7 @@ void parser::check_edges() {
         rep_.at(where(d), who(d) + ": input '" + n
                               + (up ? "' is the sink, which emits nothing"
                                     : "' names no source or stage")
-                              + did_you_mean(up ? "" : nearest_of(n, names)));
+                              + did_you_mean(up ? "" : nearest_name(n, names)));
         continue;
       }
       auto j = static_cast<size_t>(up - drafts_.data());
@@ -226,7 +226,7 @@ void parser::build_parts() {
       auto key = std::string{k.str()};
       if (state.read.count(key) == 0)
         rep_.at(k.source(), who(d) + ": unknown option '" + key + "'"
-                                + did_you_mean(nearest_of(key, known)));
+                                + did_you_mean(nearest_name(key, known)));
     }
   }
 }

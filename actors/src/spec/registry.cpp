@@ -87,20 +87,27 @@ const kind_info* registry::find(role r, const std::string& name) const {
   return e == nullptr ? nullptr : &e->info;
 }
 
-std::string registry::nearest(role r, const std::string& name) const {
+std::string nearest_name(std::string_view x,
+                         const std::vector<std::string>& names) {
   std::string best;
   size_t best_d = 0;
-  for (auto& [key, e] : entries_) {
-    if (key.first != r)
-      continue;
-    auto d = edit_distance(name, key.second);
+  for (auto& n : names) {
+    auto d = edit_distance(x, n);
     if (best.empty() || d < best_d) {
-      best = key.second;
+      best = n;
       best_d = d;
     }
   }
   // Suggest only what a typo could explain.
-  return best_d <= std::max<size_t>(2, name.size() / 3) ? best : std::string{};
+  return best_d <= std::max<size_t>(2, x.size() / 3) ? best : std::string{};
+}
+
+std::string registry::nearest(role r, const std::string& name) const {
+  std::vector<std::string> names;
+  for (auto& [key, e] : entries_)
+    if (key.first == r)
+      names.push_back(key.second);
+  return nearest_name(name, names);
 }
 
 std::vector<kind_info> registry::kinds() const {

@@ -195,4 +195,9 @@ void add_catalog_sinks(registry& r);
 /// Returns the Levenshtein distance between `a` and `b`.
 [[nodiscard]] size_t edit_distance(std::string_view a, std::string_view b);
 
+/// Returns the name in `names` nearest to `x` (edit distance), or an empty
+/// string when none is close enough for a typo to explain.
+[[nodiscard]] std::string nearest_name(std::string_view x,
+                                       const std::vector<std::string>& names);
+
 } // namespace coactor::spec
