@@ -225,3 +225,27 @@ TEST_CASE("the counter sink counts every item in the summary", "[spec]") {
   REQUIRE(r.summary);
   CHECK(r.summary->consumed == 12345);
 }
+
+TEST_CASE("a source rate becomes one bounded step per tick", "[spec]") {
+  auto reg = test_registry(std::make_shared<collected>());
+  auto fast = parse_text("[[source]]\nkind = \"numbers\"\nto = 30\nrate = "
+                         "2000\n[sink]\nkind = \"collect\"\n",
+                         reg);
+  INFO(errors_of(fast));
+  REQUIRE(fast.ok());
+  auto& po = fast.get().sources[0].source.producer.options;
+  CHECK(po.period == std::chrono::milliseconds{10});
+  CHECK(po.max_batch == 20);
+  auto slow = parse_text("[[source]]\nkind = \"numbers\"\nto = 3\nrate = 50\n"
+                         "[sink]\nkind = \"collect\"\n",
+                         reg);
+  REQUIRE(slow.ok());
+  CHECK(slow.get().sources[0].source.producer.options.period
+        == std::chrono::milliseconds{20});
+  CHECK(slow.get().sources[0].source.producer.options.max_batch == 1);
+  // And it still delivers every item.
+  auto r = run_text("[[source]]\nkind = \"numbers\"\nto = 30\nrate = 3000\n"
+                    "[sink]\nkind = \"collect\"\n");
+  REQUIRE(r.summary);
+  CHECK(r.items.size() == 30);
+}

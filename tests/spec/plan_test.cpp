@@ -23,6 +23,12 @@ pattern = "1"
 kind = "collect"
 )";
 
+// A file source reading `path` (on line 3, its value at column 8).
+std::string file_spec(const std::string& path) {
+  return "[[source]]\nkind = \"file\"\npath = \"" + path
+         + "\"\n[sink]\nkind = \"collect\"\n";
+}
+
 } // namespace
 
 TEST_CASE("a valid spec parses into sources, stages and a sink in order",
@@ -204,18 +210,13 @@ kind = "collect"
 }
 
 TEST_CASE("an unset variable is reported at the string using it", "[spec]") {
-  auto d = first_error(R"([[source]]
-kind = "file"
-path = "${NOPE}/x.txt"
-[sink]
-kind = "collect"
-)");
+  auto d = first_error(file_spec("${NOPE}/x.txt"));
   CHECK(d.line == 3);
   CHECK(d.column == 8);
   CHECK_THAT(d.message, Contains("variable 'NOPE' is not set"));
 }
 
-TEST_CASE("--set variables win over the [vars] table", "[spec]") {
+TEST_CASE("variables given with --set win over the vars table", "[spec]") {
   auto text = std::string{R"([vars]
 N = "5"
 [[source]]
@@ -271,12 +272,7 @@ parallel = 2
 }
 
 TEST_CASE("a file source that cannot be opened fails validation", "[spec]") {
-  auto d = first_error(R"([[source]]
-kind = "file"
-path = "/nonexistent/coactor/input.txt"
-[sink]
-kind = "collect"
-)");
+  auto d = first_error(file_spec("/nonexistent/coactor/input.txt"));
   CHECK(d.line == 3);
   CHECK(d.column == 8);
   CHECK_THAT(d.message, Contains("cannot open '/nonexistent/coactor/"

@@ -18,10 +18,24 @@ item_kind items_option(options& opts) {
                          : item_kind::text;
 }
 
+// `max_batch`, and `rate` (items per second, 0 = as fast as credit
+// allows): a rate becomes one generation step per tick, so the source
+// never runs ahead and memory stays bounded.
 actors::producer_options batch_option(options& opts) {
   actors::producer_options po;
   po.max_batch
       = static_cast<size_t>(opts.integer_at_least("max_batch", 1024, 1));
+  auto rate = opts.number("rate", 0);
+  if (rate < 0 || rate > 1e9) {
+    opts.error("rate", "option 'rate': expected items per second from 0 "
+                       "(unlimited) to 1e9");
+  } else if (rate >= 100) {
+    po.period = std::chrono::milliseconds{10};
+    po.max_batch = static_cast<size_t>(rate / 100);
+  } else if (rate > 0) {
+    po.period = std::chrono::nanoseconds{static_cast<int64_t>(1e9 / rate)};
+    po.max_batch = 1;
+  }
   return po;
 }
 
