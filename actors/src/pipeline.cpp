@@ -304,6 +304,10 @@ pipeline_progress running_pipeline::progress() const {
   return p;
 }
 
+pipeline_summary running_pipeline::snapshot() const {
+  return run_ ? detail::summarize(*run_) : pipeline_summary{};
+}
+
 std::vector<std::pair<std::string, caf::actor>>
 running_pipeline::stages() const {
   std::vector<std::pair<std::string, caf::actor>> result;

@@ -172,6 +172,10 @@ class running_pipeline {
   /// Returns live figures (relaxed reads of the stages' counters).
   [[nodiscard]] pipeline_progress progress() const;
 
+  /// Returns live per-stage figures in pipeline order (relaxed reads of the
+  /// stages' counters; `duration` is the time since the start).
+  [[nodiscard]] pipeline_summary snapshot() const;
+
   /// Returns each stage actor with its name ("consumer[2]").
   [[nodiscard]] std::vector<std::pair<std::string, caf::actor>> stages() const;
 
