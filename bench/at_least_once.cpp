@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -27,6 +26,7 @@
 #include <coactor/node.hpp>
 #include <coactor/remote.hpp>
 
+#include "machine.hpp"
 #include "stats.hpp"
 
 using namespace std::chrono_literals;
@@ -185,12 +185,9 @@ std::pair<double, double> recover_once(node& sender, node& receiver) {
 
 int main() {
   try {
-    char date[16];
-    auto now = std::time(nullptr);
-    std::strftime(date, sizeof(date), "%F", std::gmtime(&now));
-    std::printf("machine: %ld cores (nproc), %s (UTC); nodes of 2 scheduler "
+    std::printf("machine: %d cores (nproc), %s (UTC); nodes of 2 scheduler "
                 "threads; %d runs per side, interleaved, after a warm-up\n",
-                sysconf(_SC_NPROCESSORS_ONLN), date, reps);
+                bench::cores(), bench::utc_date().c_str(), reps);
     {
       auto n = make_node("local", true);
       throughput("one node (outlet and inlet on the same node)", n, n, true);

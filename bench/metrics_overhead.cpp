@@ -37,6 +37,7 @@
 #include <coactor/metrics.hpp>
 #include <coactor/node.hpp>
 
+#include "machine.hpp"
 #include "process.hpp"
 #include "stats.hpp"
 #include "thread_cpu.hpp"
@@ -53,13 +54,7 @@ namespace bhttp = boost::beast::http;
 constexpr int reps = 5;
 constexpr auto forever = caf::timespan::max();
 
-// The cores this process may run on (what nproc prints).
-int cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  ::sched_getaffinity(0, sizeof(set), &set);
-  return CPU_COUNT(&set);
-}
+using coactor::bench::cores;
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -462,14 +457,11 @@ int pipeline_items() {
 
 int main() {
   try {
-    char date[16];
-    auto now = std::time(nullptr);
-    std::strftime(date, sizeof(date), "%F", std::gmtime(&now));
     auto probe = make_node(false);
     std::printf("machine: %d cores (nproc), %s (UTC); node: %zu scheduler "
                 "threads, %zu I/O thread(s)\n",
-                cores(), date, probe.options().threads,
-                probe.options().io_threads);
+                cores(), coactor::bench::utc_date().c_str(),
+                probe.options().threads, probe.options().io_threads);
     probe.stop();
     std::printf("off: metrics = false, no metrics_port; on: metrics = true, "
                 "metrics_port = 0, /metrics scraped every 100 ms\n"

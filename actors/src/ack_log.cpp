@@ -17,7 +17,10 @@ bool ack_log::ack(size_t path, uint64_t seq, uint64_t next_seq) {
   for (auto& e : log_) {
     if (e.path == path && e.seq <= seq && !e.acked) {
       e.acked = true;
-      e.resend = false;
+      if (e.resend) {
+        e.resend = false;
+        --resends_;
+      }
       items_ -= e.items;
     }
   }
@@ -34,7 +37,10 @@ uint64_t ack_log::redeliver(size_t path, uint64_t next_seq) {
   for (auto& e : log_) {
     if (e.path != path || e.acked)
       continue;
-    e.resend = true;
+    if (!e.resend) {
+      e.resend = true;
+      ++resends_;
+    }
     if (!found) {
       first = e.seq;
       found = true;
@@ -44,6 +50,8 @@ uint64_t ack_log::redeliver(size_t path, uint64_t next_seq) {
 }
 
 bool ack_log::resend_pending(size_t path) const noexcept {
+  if (resends_ == 0)
+    return false;
   for (auto& e : log_)
     if (e.path == path && e.resend)
       return true;

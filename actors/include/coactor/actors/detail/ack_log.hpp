@@ -47,7 +47,8 @@ class ack_log {
   /// the oldest such batch's, else `next_seq`.
   uint64_t redeliver(size_t path, uint64_t next_seq);
 
-  /// Returns whether `path` has batches waiting for redelivery.
+  /// Returns whether `path` has batches waiting for redelivery (constant
+  /// time while none has: the common case, checked per send).
   [[nodiscard]] bool resend_pending(size_t path) const noexcept;
 
   /// Calls `f(entry&)` for the batches of `path` waiting for redelivery,
@@ -55,12 +56,15 @@ class ack_log {
   /// redelivered.
   template <class F>
   void resend(size_t path, F f) {
+    if (resends_ == 0)
+      return;
     for (auto& e : log_) {
       if (e.path != path || !e.resend)
         continue;
       if (!f(e))
         return;
       e.resend = false;
+      --resends_;
       redelivered_ += e.items;
     }
   }
@@ -78,6 +82,7 @@ class ack_log {
   std::deque<entry> log_;
   uint64_t settled_ = 0;
   size_t items_ = 0;
+  size_t resends_ = 0; // entries marked for redelivery
   uint64_t redelivered_ = 0;
 };
 
