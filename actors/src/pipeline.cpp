@@ -190,8 +190,10 @@ pipeline_summary summarize(const run_state& run) {
     auto high = p.high_water.load(std::memory_order_relaxed);
     auto redelivered = p.redelivered.load(std::memory_order_relaxed);
     auto duplicates = p.duplicates.load(std::memory_order_relaxed);
+    auto restarts = p.restarts.load(std::memory_order_relaxed);
     s.redelivered += redelivered;
     s.duplicates += duplicates;
+    s.restarts += restarts;
     if (counts_as_produced(p.kind))
       s.produced += out;
     if (counts_as_consumed(p.kind)) {
@@ -217,6 +219,7 @@ pipeline_summary summarize(const run_state& run) {
     it->dropped += dropped;
     it->redelivered += redelivered;
     it->duplicates += duplicates;
+    it->restarts += restarts;
     it->high_water = std::max(it->high_water, high);
   }
   auto secs = std::chrono::duration<double>(s.duration).count();
@@ -265,6 +268,8 @@ std::string pipeline_summary::to_string() const {
   if (redelivered > 0 || duplicates > 0)
     out << "  at least once: " << redelivered << " redelivered, " << duplicates
         << " duplicates dropped\n";
+  if (restarts > 0)
+    out << "  restarts after failures: " << restarts << '\n';
   for (auto& x : stages) {
     out << "  " << x.name;
     if (x.copies > 1)
@@ -277,6 +282,9 @@ std::string pipeline_summary::to_string() const {
       out << ", redelivered " << x.redelivered;
     if (x.duplicates > 0)
       out << ", duplicates " << x.duplicates;
+    if (x.restarts > 0)
+      out << ", restarted " << x.restarts
+          << (x.restarts == 1 ? " time" : " times");
     out << '\n';
   }
   return out.str();

@@ -21,6 +21,7 @@ struct published {
   metrics::counter* dropped = nullptr;
   metrics::counter* redelivered = nullptr;
   metrics::counter* duplicates = nullptr;
+  metrics::counter* restarts = nullptr;
   metrics::gauge* buffered = nullptr;
   metrics::histogram* latency = nullptr; // made once the probe has samples
   std::vector<uint64_t> latency_seen;    // per bucket
@@ -30,6 +31,7 @@ struct published {
   uint64_t dropped_seen = 0;
   uint64_t redelivered_seen = 0;
   uint64_t duplicates_seen = 0;
+  uint64_t restarts_seen = 0;
   uint64_t buffered_seen = 0;
 };
 
@@ -110,6 +112,10 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
   auto duplicates
       = reg.add_counter("coactor_pipeline_stage_duplicates_total",
                         "Repeated items an idempotent sink dropped.", labels);
+  auto restarts = reg.add_counter(
+      "coactor_pipeline_stage_restarts_total",
+      "Restarts of a stage's function after it failed (restart_on_failure).",
+      labels);
   auto buffered = reg.add_gauge("coactor_pipeline_stage_buffered_items",
                                 "Items a pipeline stage holds now.", labels);
   auto latency = reg.add_histogram(
@@ -136,6 +142,8 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
       x.redelivered = *c;
     if (auto c = series(duplicates, *p))
       x.duplicates = *c;
+    if (auto c = series(restarts, *p))
+      x.restarts = *c;
     if (auto g = series(buffered, *p))
       x.buffered = *g;
     state.push_back(std::move(x));
@@ -150,6 +158,7 @@ publish_metrics(coactor::node& n, const std::shared_ptr<run_state>& run) {
           advance(x.dropped, x.probe->dropped, x.dropped_seen);
           advance(x.redelivered, x.probe->redelivered, x.redelivered_seen);
           advance(x.duplicates, x.probe->duplicates, x.duplicates_seen);
+          advance(x.restarts, x.probe->restarts, x.restarts_seen);
           auto b = x.probe->buffered.load(std::memory_order_relaxed);
           if (x.buffered != nullptr)
             x.buffered->add(static_cast<double>(b)

@@ -1,8 +1,10 @@
 // Non-template parts of the stage actors: errors naming the stage, reports to
 // the pipeline controller, the latency histogram and the policy names.
 #include <bit>
+#include <chrono>
 #include <exception>
 #include <stdexcept>
+#include <string>
 
 #include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
@@ -11,6 +13,7 @@
 #include "coactor/actors/detail/probe.hpp"
 #include "coactor/actors/detail/stage_actors.hpp"
 #include "coactor/actors/policy.hpp"
+#include "coactor/log.hpp"
 #include "coactor/remote.hpp"
 
 namespace coactor::actors {
@@ -56,6 +59,36 @@ caf::error exception_error(const stage_probe& probe, std::exception_ptr ep) {
   } catch (...) {
   }
   return stage_error(probe, errc::stage_failed, "exception: " + what);
+}
+
+namespace {
+
+std::string describe_period(std::chrono::nanoseconds d) {
+  using namespace std::chrono;
+  if (d % seconds{1} == nanoseconds{0})
+    return std::to_string(duration_cast<seconds>(d).count()) + " s";
+  return std::to_string(duration_cast<milliseconds>(d).count()) + " ms";
+}
+
+} // namespace
+
+caf::error restarter::restart(caf::local_actor* self, stage_probe& probe,
+                              const caf::error& err) {
+  if (!enabled())
+    return err;
+  auto now = now_ns();
+  while (!recent_.empty() && now - recent_.front() > policy_.period.count())
+    recent_.pop_front();
+  if (recent_.size() >= policy_.intensity)
+    return stage_error(probe, errc::restart_limit,
+                       "failed more than " + std::to_string(policy_.intensity)
+                           + " times within " + describe_period(policy_.period)
+                           + "; last failure: " + describe(err));
+  recent_.push_back(now);
+  probe.add_restart();
+  log::warn(self, "{}; restarting it ({} of {} within {})", describe(err),
+            recent_.size(), policy_.intensity, describe_period(policy_.period));
+  return {};
 }
 
 caf::error peer_down_error(caf::event_based_actor* self,

@@ -41,9 +41,12 @@ caf::error call_for_error(F& f, Ts&... xs) {
 /// own copy of the function, inside its actor (never concurrently with
 /// itself). The function returns `void`, or a `caf::error` to fail the
 /// stage; a thrown exception fails it as well (`errc::stage_failed`, naming
-/// the stage).
+/// the stage), unless the consumer restarts it (`restart_on_failure`): a
+/// fresh copy then continues with the item that failed, so no item is
+/// consumed twice.
 template <class F>
-struct for_each_spec : detail::named_spec<for_each_spec<F>> {
+struct for_each_spec : detail::named_spec<for_each_spec<F>>,
+                       detail::restartable_spec<for_each_spec<F>> {
   for_each_spec(F f, size_t window) : fun(std::move(f)), window(window) {
     this->name = "consumer";
   }
@@ -55,9 +58,24 @@ struct for_each_spec : detail::named_spec<for_each_spec<F>> {
   std::function<detail::sink_fn<T>()> make() const {
     return [fun = fun]() -> detail::sink_fn<T> {
       return [fun](std::vector<T>& items) mutable -> caf::error {
-        for (auto& x : items)
-          if (auto err = detail::call_for_error(fun, x))
-            return err;
+        // On a failure `items` keeps what was not consumed (the sink_fn
+        // contract a restart relies on).
+        size_t done = 0;
+        auto forget_done = [&] {
+          items.erase(items.begin(),
+                      items.begin() + static_cast<ptrdiff_t>(done));
+        };
+        try {
+          for (; done < items.size(); ++done) {
+            if (auto err = detail::call_for_error(fun, items[done])) {
+              forget_done();
+              return err;
+            }
+          }
+        } catch (...) {
+          forget_done();
+          throw;
+        }
         return {};
       };
     };
@@ -72,8 +90,11 @@ for_each_spec<F> for_each(F f, size_t window = default_window) {
 
 /// A consumer calling a function once per batch (`f(std::vector<T>&)`):
 /// the cheapest consumer per item.
+/// Restarted (`restart_on_failure`), a fresh copy of the function gets the
+/// failed batch again, whole: make its effects idempotent per batch.
 template <class F>
-struct for_each_batch_spec : detail::named_spec<for_each_batch_spec<F>> {
+struct for_each_batch_spec : detail::named_spec<for_each_batch_spec<F>>,
+                             detail::restartable_spec<for_each_batch_spec<F>> {
   for_each_batch_spec(F f, size_t window) : fun(std::move(f)), window(window) {
     this->name = "consumer";
   }
@@ -83,11 +104,16 @@ struct for_each_batch_spec : detail::named_spec<for_each_batch_spec<F>> {
 
   template <class T>
   std::function<detail::sink_fn<T>()> make() const {
-    return [fun = fun]() -> detail::sink_fn<T> {
-      return [fun](std::vector<T>& items) mutable -> caf::error {
-        return detail::call_for_error(fun, items);
-      };
-    };
+    return
+        [fun = fun, keep = this->restarts.enabled()]() -> detail::sink_fn<T> {
+          return [fun, keep](std::vector<T>& items) mutable -> caf::error {
+            if (!keep)
+              return detail::call_for_error(fun, items);
+            // The function may move from its batch; a retry needs it whole.
+            auto copy = items;
+            return detail::call_for_error(fun, copy);
+          };
+        };
   }
 };
 

@@ -46,6 +46,8 @@ struct stage_summary {
   /// (outlets), repeats dropped (idempotent sinks).
   uint64_t redelivered = 0;
   uint64_t duplicates = 0;
+  /// Restarts of the stage's function after failures (`restart_on_failure`).
+  uint64_t restarts = 0;
 };
 
 /// What a completed pipeline reports.
@@ -60,6 +62,8 @@ struct pipeline_summary {
   /// at_least_once`). `consumed` counts the repeats too.
   uint64_t redelivered = 0;
   uint64_t duplicates = 0;
+  /// Restarts of stage functions after failures (`restart_on_failure`).
+  uint64_t restarts = 0;
   std::chrono::nanoseconds duration{0};
   /// Consumed items per second.
   double rate = 0;
@@ -254,7 +258,8 @@ class pipeline_builder {
     auto make = s.template make<T>();
     auto prefix = [prev = std::move(prefix_), make, name, kind = s.kind(),
                    capacity = s.capacity(), policy = s.policy(),
-                   max_batch = s.max_batch(), copies, pos, up = last_copies_,
+                   max_batch = s.max_batch(), restarts = detail::restarts_of(s),
+                   copies, pos, up = last_copies_,
                    route = detail::make_routing<T>(par)](
                       detail::build_context& ctx,
                       const std::vector<detail::peer>& downs, routing<Out> r) {
@@ -270,6 +275,7 @@ class pipeline_builder {
         a.route = r;
         a.max_batch = max_batch;
         a.make = make;
+        a.restarts = restarts;
         auto hdl = ctx.node->spawn(detail::flow_actor<T, Out>, std::move(a));
         ctx.run->actors.back() = hdl;
         mine.push_back({hdl, nm});
@@ -311,6 +317,7 @@ class pipeline_builder {
           a.upstreams = up;
           a.window = spec.window;
           a.make = spec.template make<T>();
+          a.restarts = detail::restarts_of(spec);
           hdl = ctx.node->spawn(detail::sink_actor<T>, std::move(a));
         }
         ctx.run->actors.back() = hdl;

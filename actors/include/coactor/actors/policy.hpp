@@ -1,6 +1,7 @@
 // Buffer overflow policies and the routing of items to parallel copies.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,23 @@ enum class delivery : uint8_t {
 
 /// Returns the name of `x`, e.g. "at_least_once".
 [[nodiscard]] std::string_view to_string(delivery x) noexcept;
+
+/// How a stage answers a failure of its function (an exception, or an error
+/// it returns): after Erlang/OTP's restart intensity, applied to the
+/// function's state inside the stage's actor. A restarted stage gets a fresh
+/// function (a copy of the one it was built with: state captured by value
+/// starts over) and is handed the failed batch again, whole; the pipeline,
+/// its credit and its paths go on. More than `intensity` restarts within
+/// `period` fail the pipeline with `errc::restart_limit`, naming the stage
+/// and the last failure: a batch that always fails cannot loop.
+struct restart_policy {
+  /// Restarts allowed within `period`; 0 (the default): the first failure
+  /// fails the pipeline (`errc::stage_failed`).
+  size_t intensity = 0;
+  std::chrono::nanoseconds period = std::chrono::seconds{5};
+
+  [[nodiscard]] bool enabled() const noexcept { return intensity > 0; }
+};
 
 /// How a stage spreads its output over several downstream copies.
 enum class route : uint8_t {

@@ -36,9 +36,10 @@ struct unwrap_expected<caf::expected<R>> {
 
 /// Common parts of the transforming stages: each parallel copy gets its own
 /// copy of the function; a function returning `caf::expected` or throwing
-/// fails the stage (`errc::stage_failed`, naming it).
+/// fails the stage (`errc::stage_failed`, naming it), unless the stage
+/// restarts it (`restart_on_failure`).
 template <class Derived>
-struct transform_spec : named_spec<Derived> {
+struct transform_spec : named_spec<Derived>, restartable_spec<Derived> {
   size_t stage_capacity = default_stage_capacity;
   size_t batch_limit = 1024;
 

@@ -30,6 +30,7 @@ struct flow_args {
   routing<Out> route;
   size_t max_batch = 1024;
   std::function<processor<In, Out>()> make;
+  restart_policy restarts;
 };
 
 template <class In, class Out>
@@ -39,6 +40,8 @@ struct flow_state {
   inbound in{1, 1};
   outbound<Out> out{{}, {}, 1};
   processor<In, Out> proc;
+  std::function<processor<In, Out>()> make; // a fresh proc, for restarts
+  restarter restarts;
   size_t capacity = 1;
   overflow_policy policy = overflow_policy::backpressure;
   uint64_t timer_gen = 0;
@@ -184,8 +187,23 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
     }
   }
   std::vector<Out> ys;
-  if (auto err
-      = guarded(probe, [&] { return st.proc.on_batch(b.items, ys); })) {
+  auto attempt = [&] {
+    if (!st.restarts.enabled())
+      return guarded(probe, [&] { return st.proc.on_batch(b.items, ys); });
+    // The function may move from its input: a retry needs the batch whole.
+    auto xs = b.items;
+    ys.clear();
+    return guarded(probe, [&] { return st.proc.on_batch(xs, ys); });
+  };
+  auto restart = [&] {
+    if (st.proc.flush) // what the old function holds back is not lost
+      flow_flush(self);
+    return guarded(probe, [&] {
+      st.proc = st.make();
+      return caf::error{};
+    });
+  };
+  if (auto err = with_restarts(self, probe, st.restarts, attempt, restart)) {
     fail_stage(self, err);
     return;
   }
@@ -209,7 +227,9 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
   st.policy = args.policy;
   st.in = inbound{args.upstreams, st.capacity};
   st.out = outbound<Out>{args.downs, std::move(args.route), args.max_batch};
-  if (!make_guarded(self, st.proc, args.make))
+  st.make = std::move(args.make);
+  st.restarts = restarter{args.restarts};
+  if (!make_guarded(self, st.proc, st.make))
     return {};
   open_downstreams(self, args.downs);
   fail_on_peer_down(self);

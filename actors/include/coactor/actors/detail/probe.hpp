@@ -67,6 +67,8 @@ struct stage_probe {
   /// an idempotent sink dropped.
   std::atomic<uint64_t> redelivered{0};
   std::atomic<uint64_t> duplicates{0};
+  /// Restarts of the stage's function after a failure (restart_policy).
+  std::atomic<uint64_t> restarts{0};
   /// Filled by sinks only; read by the controller after the sink ended.
   latency_histogram latency;
 
@@ -79,6 +81,7 @@ struct stage_probe {
   void add_out(uint64_t n) noexcept { bump(out, n); }
   void add_dropped(uint64_t n) noexcept { bump(dropped, n); }
   void add_duplicates(uint64_t n) noexcept { bump(duplicates, n); }
+  void add_restart() noexcept { bump(restarts, 1); }
   void set_redelivered(uint64_t n) noexcept {
     redelivered.store(n, std::memory_order_relaxed);
   }

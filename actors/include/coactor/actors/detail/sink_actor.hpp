@@ -24,6 +24,7 @@ struct sink_args {
   size_t upstreams = 1;
   size_t window = 2048;
   std::function<sink_fn<T>()> make;
+  restart_policy restarts;
 };
 
 template <class T>
@@ -32,6 +33,8 @@ struct sink_state {
   stage_context ctx;
   inbound in{1, 1};
   sink_fn<T> fn;
+  std::function<sink_fn<T>()> make; // a fresh fn, for restarts
+  restarter restarts;
   bool finished = false;
 };
 
@@ -41,7 +44,9 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
   auto& st = self->state;
   st.ctx = std::move(args.ctx);
   st.in = inbound{args.upstreams, std::max<size_t>(1, args.window)};
-  if (!make_guarded(self, st.fn, args.make))
+  st.make = std::move(args.make);
+  st.restarts = restarter{args.restarts};
+  if (!make_guarded(self, st.fn, st.make))
     return {};
   fail_on_peer_down(self);
   return {
@@ -67,7 +72,19 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
         }
         auto n = b.items.size();
         probe.add_in(n);
-        if (auto err = guarded(probe, [&] { return st.fn(b.items); })) {
+        // A failed fn leaves in b.items what it did not consume: a restarted
+        // one continues there.
+        auto attempt = [&] {
+          return guarded(probe, [&] { return st.fn(b.items); });
+        };
+        auto restart = [&] {
+          return guarded(probe, [&] {
+            st.fn = st.make();
+            return caf::error{};
+          });
+        };
+        if (auto err
+            = with_restarts(self, probe, st.restarts, attempt, restart)) {
           fail_stage(self, err);
           return;
         }

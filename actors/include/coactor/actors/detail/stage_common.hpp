@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <string>
@@ -57,7 +58,9 @@ processor<T, T> pass_through() {
   return p;
 }
 
-/// Consumes one batch; an error fails the stage.
+/// Consumes one batch; an error fails the stage (or restarts it). On a
+/// failure `items` holds what it did not consume: a restarted consumer is
+/// handed that.
 template <class T>
 using sink_fn = std::function<caf::error(std::vector<T>& items)>;
 
@@ -99,6 +102,43 @@ caf::error guarded(const stage_probe& probe, F&& f) {
   } catch (...) {
     return exception_error(probe, std::current_exception());
   }
+}
+
+/// A stage's restarts under its `restart_policy`. Owned by the stage actor.
+class restarter {
+ public:
+  restarter() = default;
+  explicit restarter(restart_policy p) : policy_(p) {}
+
+  [[nodiscard]] bool enabled() const noexcept { return policy_.enabled(); }
+
+  /// Takes the failure `err` of the stage's function: returns the error that
+  /// ends the stage (`err` itself when the stage does not restart,
+  /// `errc::restart_limit` when a restart would exceed the intensity), or
+  /// none when the stage restarts, which it logs and counts in `probe`.
+  caf::error restart(caf::local_actor* self, stage_probe& probe,
+                     const caf::error& err);
+
+ private:
+  restart_policy policy_;
+  std::deque<int64_t> recent_; // times of the restarts within the period
+};
+
+/// Runs `attempt()` (one batch through the stage's function) until it
+/// succeeds, with `reset()` (a fresh function) between the attempts while
+/// `r` allows restarts. Returns the error that ends the stage, or none.
+template <class Attempt, class Reset>
+caf::error with_restarts(caf::local_actor* self, stage_probe& probe,
+                         restarter& r, Attempt&& attempt, Reset&& reset) {
+  auto err = attempt();
+  while (err) {
+    if (auto fatal = r.restart(self, probe, err))
+      return fatal;
+    err = reset();
+    if (!err)
+      err = attempt();
+  }
+  return {};
 }
 
 // -- what every stage actor does alike ----------------------------------------
