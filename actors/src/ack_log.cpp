@@ -15,7 +15,11 @@ bool ack_log::ack(size_t path, uint64_t seq, uint64_t next_seq) {
   if (seq >= next_seq)
     return false;
   for (auto& e : log_) {
-    if (e.path == path && e.seq <= seq && !e.acked) {
+    if (e.path != path)
+      continue;
+    if (e.seq > seq) // sent in order: the rest of the path is newer
+      break;
+    if (!e.acked) {
       e.acked = true;
       if (e.resend) {
         e.resend = false;

@@ -49,7 +49,7 @@ void inbound::resolve(uint64_t mark) noexcept {
         m = mark;
 }
 
-void inbound::settle(caf::event_based_actor* self, uint64_t settled) {
+void inbound::settle(uint64_t settled) {
   for (auto& p : paths_) {
     if (p.unsettled.empty() || p.unsettled.front().second > settled)
       continue;
@@ -58,7 +58,18 @@ void inbound::settle(caf::event_based_actor* self, uint64_t settled) {
       last = p.unsettled.front().first;
       p.unsettled.pop_front();
     }
-    self->send(p.hdl, ack_atom::value, last);
+    acknowledge(p, last);
+  }
+}
+
+void inbound::send_acks(caf::event_based_actor* self) {
+  if (!any_acked_)
+    return;
+  for (auto& p : paths_) {
+    if (p.ack_pending) {
+      p.ack_pending = false;
+      self->send(p.hdl, ack_atom::value, p.ack_seq);
+    }
   }
 }
 
@@ -92,6 +103,11 @@ bool inbound::all_ended() const noexcept {
 }
 
 void inbound::grant(caf::event_based_actor* self, size_t buffered) {
+  send_demand(self, buffered);
+  send_acks(self);
+}
+
+void inbound::send_demand(caf::event_based_actor* self, size_t buffered) {
   size_t active = 0;
   for (auto& p : paths_)
     if (!p.ended)
@@ -119,7 +135,12 @@ void inbound::grant(caf::event_based_actor* self, size_t buffered) {
       p.outstanding += g;
       outstanding_ += g;
       free -= g;
-      self->send(p.hdl, demand_atom::value, g);
+      if (p.ack_pending) {
+        p.ack_pending = false;
+        self->send(p.hdl, demand_atom::value, g, p.ack_seq);
+      } else {
+        self->send(p.hdl, demand_atom::value, g);
+      }
     }
   }
 }

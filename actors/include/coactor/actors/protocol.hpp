@@ -33,7 +33,9 @@ using open_atom = caf::atom_constant<caf::atom("cx_open")>;
 using ack_atom = caf::atom_constant<caf::atom("cx_ack")>;
 
 /// downstream → upstream: `(demand_atom, int64_t n)` permits the upstream to
-/// send `n` more items (credit is cumulative).
+/// send `n` more items (credit is cumulative). On at-least-once paths
+/// `(demand_atom, int64_t n, uint64_t seq)` is that demand and `(ack_atom,
+/// seq)` in one message, sent when both are due.
 using demand_atom = caf::atom_constant<caf::atom("cx_demand")>;
 
 /// upstream → downstream: `(end_atom)`, end_of_stream. No batch follows.

@@ -372,9 +372,14 @@ struct outlet_spec : detail::named_spec<outlet_spec<T>> {
   size_t window = 4096;
   /// The largest batch it sends over the wire.
   size_t max_batch = 1024;
-  /// At least once: keeps what it sent (within `window`) until the inlet's
-  /// pipeline consumed it, and redelivers it to the inlet's successor.
+  /// At least once: keeps what it sent until the inlet's pipeline consumed
+  /// it, and redelivers it to the inlet's successor.
   delivery mode = delivery::at_most_once;
+  /// At least once: the items it may hold sent and unacknowledged on top of
+  /// `window` (so it holds at most `window + unacked` items). It must cover
+  /// what the inlet's pipeline holds (the inlet's capacity, the sinks'
+  /// windows) and the acknowledgements' round trip, or the link idles.
+  size_t unacked = 32768;
   reconnect_options reconnect;
 
   /// Makes the outlet at-least-once and, when its inlet's node dies, look
@@ -405,7 +410,7 @@ struct outlet_spec : detail::named_spec<outlet_spec<T>> {
     sc.probe->kind = "outlet";
     detail::flow_args<T, T> a;
     a.upstreams = upstreams;
-    a.capacity = window;
+    a.capacity = mode == delivery::at_least_once ? window + unacked : window;
     a.max_batch = max_batch;
     a.make = &detail::pass_through<T>;
     auto err = check(ctx);

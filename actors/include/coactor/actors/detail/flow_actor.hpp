@@ -69,7 +69,7 @@ void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
   auto& probe = *st.ctx.probe;
   probe.add_out(st.out.emit(self));
   if (st.in.any_acked())
-    st.in.settle(self, st.out.settled());
+    st.in.settle(st.out.settled());
   if (st.out.acked())
     probe.set_redelivered(st.out.redelivered());
   if (st.in.all_ended()) {
@@ -78,9 +78,10 @@ void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
       if (st.proc.flush) {
         flow_flush(self);
         probe.add_out(st.out.emit(self));
-        st.in.settle(self, st.out.settled());
+        st.in.settle(st.out.settled());
       }
     }
+    st.in.send_acks(self); // no grant follows
     probe.set_buffered(st.out.buffered());
     // At-least-once: the end follows the last acknowledgement.
     if (st.out.held() == 0)
@@ -118,22 +119,23 @@ bool flow_require_acks(caf::stateful_actor<flow_state<In, Out>>* self) {
   return true;
 }
 
-/// Takes a downstream's acknowledgement; a bad one fails the stage.
+/// Takes a downstream's acknowledgement; returns whether the stage goes on
+/// (a bad acknowledgement fails it).
 template <class In, class Out>
-void flow_on_ack(caf::stateful_actor<flow_state<In, Out>>* self, uint64_t seq) {
+bool flow_take_ack(caf::stateful_actor<flow_state<In, Out>>* self,
+                   uint64_t seq) {
   auto& st = self->state;
   if (st.finished && !st.awaiting_confirm)
-    return;
+    return false;
   auto i = st.out.index_of(self->current_sender()->address());
   if (i < 0 || !st.out.ack(static_cast<size_t>(i), seq)) {
     fail_stage(self,
                stage_error(*st.ctx.probe, errc::protocol_violation,
                            "acknowledgement of batch " + std::to_string(seq)
                                + " that was never sent"));
-    return;
+    return false;
   }
-  if (!st.finished)
-    flow_pump(self);
+  return !st.finished;
 }
 
 template <class In, class Out>
@@ -241,13 +243,20 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
         if (open_upstream_acked(self, name, first_seq, self->state.out.held()))
           flow_require_acks(self);
       },
-      [self](ack_atom, uint64_t seq) { flow_on_ack(self, seq); },
+      [self](ack_atom, uint64_t seq) {
+        if (flow_take_ack(self, seq))
+          flow_pump(self);
+      },
       [self](batch_message<In>& b) {
         if (!self->state.finished)
           flow_on_batch(self, b);
       },
       [self](demand_atom, int64_t n) {
         if (take_demand(self, n))
+          flow_pump(self);
+      },
+      [self](demand_atom, int64_t n, uint64_t acked) {
+        if (take_demand(self, n) && flow_take_ack(self, acked))
           flow_pump(self);
       },
       [self](end_atom) {

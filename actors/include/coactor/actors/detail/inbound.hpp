@@ -33,6 +33,9 @@ class inbound {
     bool acks = false;
     bool received = false;
     std::deque<std::pair<uint64_t, uint64_t>> unsettled;
+    /// An acknowledgement not yet sent: every batch up to `ack_seq`.
+    bool ack_pending = false;
+    uint64_t ack_seq = 0;
   };
 
   /// A mark that waits for `resolve` (the stage still holds outputs of the
@@ -64,9 +67,19 @@ class inbound {
   /// Gives held-back batches the mark `mark` (the stage emitted all it held).
   void resolve(uint64_t mark) noexcept;
 
+  /// Notes that every batch of `p` up to `seq` was processed: acknowledged
+  /// by the next `grant` (with its demand when it sends one) or `send_acks`.
+  void acknowledge(path& p, uint64_t seq) noexcept {
+    p.ack_pending = true;
+    p.ack_seq = seq;
+  }
+
   /// Acknowledges, per upstream, the batches whose mark is at most
-  /// `settled` (one cumulative `ack` each).
-  void settle(caf::event_based_actor* self, uint64_t settled);
+  /// `settled` (one cumulative acknowledgement each, sent as `acknowledge`).
+  void settle(uint64_t settled);
+
+  /// Sends the acknowledgements not yet sent.
+  void send_acks(caf::event_based_actor* self);
 
   /// Returns the path of `addr`, or null.
   path* find(const caf::actor_addr& addr) noexcept;
@@ -87,7 +100,9 @@ class inbound {
   [[nodiscard]] bool all_ended() const noexcept;
 
   /// Sends `demand` to upstreams so that `buffered` plus the outstanding
-  /// credit fills the capacity, in grants large enough to make big batches.
+  /// credit fills the capacity, in grants large enough to make big batches,
+  /// and the acknowledgements not yet sent: with the demand to the same
+  /// upstream (`(demand, n, seq)`, one message instead of two), else alone.
   void grant(caf::event_based_actor* self, size_t buffered);
 
   /// Sends `stream_error` to every upstream that has not ended.
@@ -98,6 +113,8 @@ class inbound {
   }
 
  private:
+  void send_demand(caf::event_based_actor* self, size_t buffered);
+
   std::vector<path> paths_;
   size_t expected_;
   int64_t capacity_;

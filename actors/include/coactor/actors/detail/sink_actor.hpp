@@ -92,8 +92,8 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
         if (n > 0)
           probe.latency.record(now_ns() - b.emitted, n);
         if (p->acks) // consumed: the upstream may forget the batch
-          self->send(p->hdl, ack_atom::value, b.seq);
-        st.in.grant(self, 0);
+          st.in.acknowledge(*p, b.seq);
+        st.in.grant(self, 0); // sends the acknowledgement too
       },
       [self](end_atom) {
         if (end_upstream(self) && self->state.in.all_ended())
