@@ -28,6 +28,7 @@
 
 #include "machine.hpp"
 #include "stats.hpp"
+#include "stream_node.hpp"
 
 using namespace std::chrono_literals;
 using namespace coactor;
@@ -40,22 +41,6 @@ using result = caf::expected<pipeline_summary>;
 
 constexpr int reps = 5;
 constexpr int64_t items = 4'000'000;
-
-node make_node(const char* name, bool listen) {
-  node_options opts;
-  opts.name = name;
-  opts.threads = 2;
-  opts.log_level = log::level::error;
-  if (listen)
-    opts.port = 0;
-  else
-    opts.networking = true;
-  register_item_type<int64_t>(opts.types, "int64");
-  auto n = node::create(opts);
-  if (!n)
-    throw std::runtime_error(describe(n.error()));
-  return std::move(*n);
-}
 
 void check(const result& r, const char* what) {
   if (!r)
@@ -189,11 +174,11 @@ int main() {
                 "threads; %d runs per side, interleaved, after a warm-up\n",
                 bench::cores(), bench::utc_date().c_str(), reps);
     {
-      auto n = make_node("local", true);
+      auto n = bench::int64_stream_node("local", true);
       throughput("one node (outlet and inlet on the same node)", n, n, true);
     }
-    auto receiver = make_node("receiver", true);
-    auto sender = make_node("sender", false);
+    auto receiver = bench::int64_stream_node("receiver", true);
+    auto sender = bench::int64_stream_node("sender", false);
     throughput("two nodes over 127.0.0.1", sender, receiver, false);
     std::vector<double> from_start;
     std::vector<double> from_kill;

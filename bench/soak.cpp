@@ -31,6 +31,7 @@
 
 #include "machine.hpp"
 #include "memory.hpp"
+#include "stream_node.hpp"
 
 using namespace std::chrono_literals;
 using namespace coactor;
@@ -39,22 +40,6 @@ using namespace coactor::actors;
 namespace {
 
 using result = caf::expected<pipeline_summary>;
-
-node make_node(const char* name, bool listen) {
-  node_options opts;
-  opts.name = name;
-  opts.threads = 2;
-  opts.log_level = log::level::error;
-  if (listen)
-    opts.port = 0;
-  else
-    opts.networking = true;
-  register_item_type<int64_t>(opts.types, "int64");
-  auto n = node::create(opts);
-  if (!n)
-    throw std::runtime_error(describe(n.error()));
-  return std::move(*n);
-}
 
 // A consumer slower than its producer: some arithmetic per item (a few
 // hundred nanoseconds), counted in `seen`.
@@ -98,9 +83,9 @@ int main(int argc, char** argv) {
       throw std::invalid_argument("usage: soak_pipelines [seconds] [interval]");
     std::printf("machine: %d cores (nproc), %s (UTC); %ld s, RSS every %ld s\n",
                 bench::cores(), bench::utc_date().c_str(), seconds, interval);
-    auto local = make_node("local", false);
-    auto receiver = make_node("receiver", true);
-    auto sender = make_node("sender", false);
+    auto local = bench::int64_stream_node("local", false);
+    auto receiver = bench::int64_stream_node("receiver", true);
+    auto sender = bench::int64_stream_node("sender", false);
     auto local_seen = std::make_shared<std::atomic<uint64_t>>(0);
     auto remote_seen = std::make_shared<std::atomic<uint64_t>>(0);
 

@@ -30,8 +30,8 @@ struct named_spec {
   }
 };
 
-/// Gives a pipeline piece that runs a function of the user's a restart
-/// policy (see `restart_policy`).
+/// Gives a pipeline piece that runs a user's function a restart policy
+/// (see `restart_policy`).
 template <class Derived>
 struct restartable_spec {
   restart_policy restarts;
