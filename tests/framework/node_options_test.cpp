@@ -42,7 +42,7 @@ TEST_CASE("the defaults are valid and use one thread per core", "[framework]") {
 }
 
 TEST_CASE("the automatic scheduler is balanced for a plain node and sharing "
-          "for a networked one; an explicit policy is kept",
+          "for a networked one, an explicit policy is kept",
           "[framework]") {
   node_options opts;
   CHECK(opts.effective_policy() == scheduler_policy::balanced);
@@ -181,7 +181,7 @@ TEST_CASE("networking options parse from the command line", "[framework]") {
   CHECK_FALSE(opts->validate());
 }
 
-TEST_CASE("a plain node is not networked; --networking makes it so",
+TEST_CASE("a plain node is not networked, --networking makes it so",
           "[framework]") {
   CHECK_FALSE(node_options{}.networked());
   auto opts = parse({"--networking"});

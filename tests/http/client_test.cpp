@@ -202,8 +202,8 @@ std::string context(const result& r) {
 
 } // namespace
 
-TEST_CASE("a GET yields status, header fields and body; a POST sends its "
-          "body; a 404 is a response",
+TEST_CASE("a GET yields status, header fields and body, a POST sends its "
+          "body, a 404 is a response",
           "[http]") {
   auto n = coactor::testing::make_http_node();
   auto s = serve(n);

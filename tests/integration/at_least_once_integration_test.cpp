@@ -57,7 +57,7 @@ std::vector<uint32_t> tally(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("kill -9 of the consumer loses nothing; an idempotent sink records "
+TEST_CASE("kill -9 of the consumer loses nothing and an idempotent sink records "
           "each item once",
           "[integration][at_least_once]") {
   auto idem = GENERATE(true, false);
