@@ -73,6 +73,21 @@ void inbound::send_acks(caf::event_based_actor* self) {
   }
 }
 
+void inbound::send_acks_soon(caf::event_based_actor* self) {
+  if (!any_acked_ || flush_scheduled_)
+    return;
+  auto pending = std::any_of(paths_.begin(), paths_.end(),
+                             [](const path& p) { return p.ack_pending; });
+  if (!pending)
+    return;
+  if (self->mailbox().empty()) {
+    send_acks(self);
+  } else {
+    flush_scheduled_ = true;
+    self->send(self, ack_flush_atom::value);
+  }
+}
+
 inbound::path* inbound::find(const caf::actor_addr& addr) noexcept {
   for (auto& p : paths_)
     if (p.hdl.address() == addr)
@@ -104,7 +119,7 @@ bool inbound::all_ended() const noexcept {
 
 void inbound::grant(caf::event_based_actor* self, size_t buffered) {
   send_demand(self, buffered);
-  send_acks(self);
+  send_acks_soon(self);
 }
 
 void inbound::send_demand(caf::event_based_actor* self, size_t buffered) {

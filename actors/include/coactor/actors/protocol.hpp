@@ -66,6 +66,11 @@ using stage_failed_atom = caf::atom_constant<caf::atom("cx_sfail")>;
 /// short so one busy actor never hogs a worker thread).
 using resume_atom = caf::atom_constant<caf::atom("cx_resume")>;
 
+/// A receiving actor's message to itself: send the acknowledgements it held
+/// back while more messages waited in its mailbox (so that a burst of batches
+/// is acknowledged once, after the burst).
+using ack_flush_atom = caf::atom_constant<caf::atom("cx_aflush")>;
+
 // -- messages
 // ------------------------------------------------------------------
 

@@ -247,6 +247,7 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
         if (flow_take_ack(self, seq))
           flow_pump(self);
       },
+      [self](ack_flush_atom) { self->state.in.flush_acks(self); },
       [self](batch_message<In>& b) {
         if (!self->state.finished)
           flow_on_batch(self, b);

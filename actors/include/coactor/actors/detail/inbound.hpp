@@ -81,6 +81,18 @@ class inbound {
   /// Sends the acknowledgements not yet sent.
   void send_acks(caf::event_based_actor* self);
 
+  /// Sends the acknowledgements not yet sent when the actor's mailbox is
+  /// empty; else sends the actor one `ack_flush_atom` (behind what its
+  /// mailbox holds), whose handler calls `flush_acks`: acknowledgements of a
+  /// burst go as one, and none waits longer than the actor's queue.
+  void send_acks_soon(caf::event_based_actor* self);
+
+  /// Takes the actor's `ack_flush_atom`: sends what is pending.
+  void flush_acks(caf::event_based_actor* self) {
+    flush_scheduled_ = false;
+    send_acks(self);
+  }
+
   /// Returns the path of `addr`, or null.
   path* find(const caf::actor_addr& addr) noexcept;
 
@@ -102,7 +114,8 @@ class inbound {
   /// Sends `demand` to upstreams so that `buffered` plus the outstanding
   /// credit fills the capacity, in grants large enough to make big batches,
   /// and the acknowledgements not yet sent: with the demand to the same
-  /// upstream (`(demand, n, seq)`, one message instead of two), else alone.
+  /// upstream (`(demand, n, seq)`, one message instead of two), else alone
+  /// (`send_acks_soon`).
   void grant(caf::event_based_actor* self, size_t buffered);
 
   /// Sends `stream_error` to every upstream that has not ended.
@@ -120,6 +133,7 @@ class inbound {
   int64_t capacity_;
   int64_t outstanding_ = 0;
   bool any_acked_ = false;
+  bool flush_scheduled_ = false;
 };
 
 } // namespace coactor::actors::detail

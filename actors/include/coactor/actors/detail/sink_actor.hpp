@@ -54,6 +54,7 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
       [self](open_atom, std::string& name, uint64_t first_seq) {
         open_upstream_acked(self, name, first_seq, 0);
       },
+      [self](ack_flush_atom) { self->state.in.flush_acks(self); },
       [self](batch_message<T>& b) {
         auto& st = self->state;
         auto& probe = *st.ctx.probe;
@@ -93,7 +94,7 @@ caf::behavior sink_actor(caf::stateful_actor<sink_state<T>>* self,
           probe.latency.record(now_ns() - b.emitted, n);
         if (p->acks) // consumed: the upstream may forget the batch
           st.in.acknowledge(*p, b.seq);
-        st.in.grant(self, 0); // sends the acknowledgement too
+        st.in.grant(self, 0); // and the acknowledgement, now or soon
       },
       [self](end_atom) {
         if (end_upstream(self) && self->state.in.all_ended())
