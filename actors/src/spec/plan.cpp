@@ -42,9 +42,11 @@ struct dynamic_stage : actors::detail::named_spec<dynamic_stage> {
     return [mk = make_transform] {
       auto t = mk();
       actors::detail::processor<In, item> p;
+      // The window before the move: a moved-from std::function is empty,
+      // which left every window 0 (flushes only at the end of the stream).
+      p.max_delay = t.flush ? t.window : caf::timespan{0};
       p.on_batch = std::move(t.on_batch);
       p.flush = std::move(t.flush);
-      p.max_delay = t.flush ? t.window : caf::timespan{0};
       return p;
     };
   }
