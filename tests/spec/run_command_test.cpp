@@ -126,6 +126,24 @@ TEST_CASE("coactor run exits 1 when a stage fails at run time",
                       && Contains("summary:"));
 }
 
+TEST_CASE("coactor run exits 1 naming restart_limit when a restarted stage "
+          "keeps failing",
+          "[spec][integration]") {
+  temp_file data{"{\"a\": 1}\n{\"b\": 1}\n"};
+  temp_file spec{"[[source]]\nkind = \"file\"\nitems = \"json\"\npath = \""
+                 + data.path
+                 + "\"\n[[stage]]\nname = \"pick\"\nkind = \"json_field\"\n"
+                   "field = \"a\"\non_missing = \"fail\"\n"
+                   "restart = { intensity = 2, period_ms = 60000 }\n"
+                   "[sink]\nkind = \"stdout\"\n"};
+  auto [out, rc] = shell(run_args("run " + quote(spec.path)));
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("coactor run: failed: coactor::restart_limit")
+                      && Contains("'pick'")
+                      && Contains("failed more than 2 times")
+                      && Contains("restarted 2 times"));
+}
+
 TEST_CASE("coactor run --dry-run prints the plan and runs nothing",
           "[spec][integration]") {
   temp_file out_file;
