@@ -23,7 +23,7 @@ TEST_CASE("the catalog holds every documented kind by role", "[spec]") {
   for (auto* k : {"numbers", "file", "stdin", "timer"})
     CHECK(r.find(spec::role::source, k) != nullptr);
   for (auto* k : {"map", "filter", "split_words", "lowercase", "json_field",
-                  "batch", "count_by_key", "dedupe", "buffer"})
+                  "batch", "count_by_key", "dedupe", "buffer", "rate_limit"})
     CHECK(r.find(spec::role::stage, k) != nullptr);
   for (auto* k : {"stdout", "file", "jsonl", "counter"})
     CHECK(r.find(spec::role::sink, k) != nullptr);

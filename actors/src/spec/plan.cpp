@@ -46,6 +46,7 @@ struct dynamic_stage : actors::detail::named_spec<dynamic_stage> {
       // The window before the move: a moved-from std::function is empty,
       // which left every window 0 (flushes only at the end of the stream).
       p.max_delay = t.flush ? t.window : caf::timespan{0};
+      p.pending = std::move(t.pending);
       p.on_batch = std::move(t.on_batch);
       p.flush = std::move(t.flush);
       return p;

@@ -104,6 +104,11 @@ struct transform {
       on_batch;
   std::function<void(std::vector<item>& out)> flush;
   caf::timespan window{0};
+  /// A paced stage (rate_limit) returns how many items it still holds back
+  /// after a flush: they count against the stage's capacity, `flush` runs
+  /// again every `window` while it holds any, and the stage ends only after
+  /// them. Optional.
+  std::function<size_t()> pending;
 };
 
 /// A stage kind's result.
