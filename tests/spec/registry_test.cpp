@@ -20,7 +20,7 @@ TEST_CASE("edit distance counts insertions, deletions and substitutions",
 
 TEST_CASE("the catalog holds every documented kind by role", "[spec]") {
   auto r = spec::registry::with_catalog();
-  for (auto* k : {"numbers", "file", "stdin", "timer"})
+  for (auto* k : {"numbers", "file", "directory", "stdin", "timer"})
     CHECK(r.find(spec::role::source, k) != nullptr);
   for (auto* k : {"map", "filter", "split_words", "lowercase", "json_field",
                   "batch", "count_by_key", "dedupe", "buffer", "rate_limit"})

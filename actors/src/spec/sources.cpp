@@ -1,10 +1,15 @@
-// The catalog's sources: numbers, file, stdin, timer.
+// The catalog's sources: numbers, file, directory, stdin, timer.
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
+#include "coactor/error.hpp"
 #include "coactor/spec/registry.hpp"
 
 namespace coactor::spec {
@@ -71,6 +76,96 @@ source_part file(options& opts) {
   return s;
 }
 
+namespace fs = std::filesystem;
+
+// The regular files in `dir` whose names match the glob `pattern` (a
+// leading '.' only matches a '.' in the pattern), sorted by name.
+caf::expected<std::vector<std::string>> list_files(const std::string& dir,
+                                                   const std::string& pattern) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
+       it.increment(ec)) {
+    auto name = it->path().filename().string();
+    std::error_code kind_ec; // a dangling link is no regular file
+    if (it->is_regular_file(kind_ec)
+        && ::fnmatch(pattern.c_str(), name.c_str(), FNM_PERIOD) == 0)
+      names.push_back(name);
+  }
+  if (ec)
+    return make_error(errc::invalid_argument,
+                      "cannot list '" + dir + "': " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (auto& n : names)
+    n = (fs::path{dir} / n).string();
+  return names;
+}
+
+bool listable(const std::string& dir, std::error_code& ec) {
+  fs::directory_iterator it{dir, ec};
+  return !ec;
+}
+
+// The lines of every matching file, the files in name order; listed when
+// the run starts, so a spec run again sees the files then present.
+source_part directory(options& opts) {
+  auto dir = opts.required_string("path");
+  auto pattern = opts.string("pattern", "*");
+  std::error_code ec;
+  if (!dir.empty() && !fs::exists(dir, ec))
+    opts.error("path", "option 'path': no such directory '" + dir + "'");
+  else if (!dir.empty() && !fs::is_directory(dir, ec))
+    opts.error("path", "option 'path': '" + dir + "' is not a directory");
+  else if (!dir.empty() && !listable(dir, ec))
+    opts.error("path",
+               "option 'path': cannot list '" + dir + "': " + ec.message());
+  if (pattern.empty())
+    opts.error("pattern", "option 'pattern': expected a glob such as "
+                          "\"*.log\", got an empty string");
+  source_part s;
+  s.output = items_option(opts);
+  s.producer = actors::from_generator<item>(
+      [dir, pattern] {
+        struct state {
+          std::vector<std::string> files;
+          size_t next = 0;
+          std::ifstream in;
+          bool listed = false;
+        };
+        auto st = std::make_shared<state>();
+        return [st, dir, pattern](std::vector<item>& out,
+                                  size_t max) -> caf::expected<bool> {
+          if (!st->listed) {
+            auto files = list_files(dir, pattern);
+            if (!files)
+              return std::move(files.error());
+            st->files = std::move(*files);
+            st->listed = true;
+          }
+          std::string line;
+          for (auto first = out.size(); out.size() - first < max;) {
+            if (st->in.is_open() && std::getline(st->in, line)) {
+              out.push_back(std::move(line));
+              continue;
+            }
+            st->in.close();
+            if (st->next == st->files.size())
+              return false;
+            auto& f = st->files[st->next++];
+            st->in.clear();
+            st->in.open(f);
+            if (!st->in)
+              return make_error(errc::invalid_argument,
+                                "cannot open '" + f + "' for reading");
+          }
+          return true;
+        };
+      },
+      batch_option(opts));
+  s.producer.name = "directory";
+  return s;
+}
+
 // Reads lines as they come: the generator blocks its worker thread while it
 // waits for input, as reading a slow file would.
 source_part standard_input(options& opts) {
@@ -113,6 +208,10 @@ void add_catalog_sources(registry& r) {
   r.add_source("numbers", "the integers from 'from' up to 'to' (exclusive)",
                numbers);
   r.add_source("file", "the lines of the file at 'path'", file);
+  r.add_source("directory",
+               "the lines of the files in the directory at 'path' matching "
+               "'pattern', in name order",
+               directory);
   r.add_source("stdin", "the lines of standard input", standard_input);
   r.add_source("timer", "a tick number every 'period_ms' (a push source)",
                timer);

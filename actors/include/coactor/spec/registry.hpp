@@ -190,7 +190,8 @@ class registry {
   std::map<std::pair<role, std::string>, entry> entries_;
 };
 
-/// Adds the catalog's sources (numbers, file, stdin, timer) to `r`.
+/// Adds the catalog's sources (numbers, file, directory, stdin, timer) to
+/// `r`.
 void add_catalog_sources(registry& r);
 /// Adds the catalog's stages to `r`.
 void add_catalog_stages(registry& r);
