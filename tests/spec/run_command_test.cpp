@@ -180,6 +180,23 @@ TEST_CASE("coactor run prints plain progress lines when stderr is not a "
   CHECK_THAT(out, Contains("60 consumed"));
 }
 
+TEST_CASE("coactor run's progress lines end with an ETA when the source "
+          "size is known",
+          "[spec][integration]") {
+  temp_file spec{"[[source]]\nkind = \"numbers\"\nto = 120\nrate = 100\n"
+                 "[sink]\nkind = \"counter\"\n"};
+  auto [out, rc]
+      = shell(run_args("run --progress-interval-ms 100 " + quote(spec.path)));
+  CHECK(rc == 0);
+  std::regex line{"^progress: .* \\| eta [0-9.]+s$"};
+  int lines = 0;
+  std::istringstream in{out};
+  for (std::string l; std::getline(in, l);)
+    lines += std::regex_search(l, line) ? 1 : 0;
+  CHECK(lines >= 2);
+  CHECK_THAT(out, Contains("120 consumed"));
+}
+
 TEST_CASE("SIGINT cancels coactor run, which still prints the summary",
           "[spec][integration]") {
   temp_file spec{"[[source]]\nkind = \"timer\"\nperiod_ms = 5\n[[stage]]\n"

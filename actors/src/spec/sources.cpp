@@ -2,11 +2,15 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "coactor/error.hpp"
@@ -44,6 +48,80 @@ actors::producer_options batch_option(options& opts) {
   return po;
 }
 
+namespace fs = std::filesystem;
+
+using file_list = std::function<caf::expected<std::vector<std::string>>()>;
+
+// Bytes read of the files' total size, shared with `done` for the ETA.
+struct read_progress {
+  std::atomic<uint64_t> read{0};
+  std::atomic<uint64_t> total{0};
+};
+
+// Makes `s` emit the lines of the files `list()` returns when the run
+// starts, one file after the other, and tell how far it read.
+void lines_of(source_part& s, file_list list, actors::producer_options po) {
+  auto progress = std::make_shared<read_progress>();
+  s.producer = actors::from_generator<item>(
+      [list, progress] {
+        struct state {
+          std::vector<std::string> files;
+          size_t next = 0;
+          std::ifstream in;
+          bool listed = false;
+        };
+        auto st = std::make_shared<state>();
+        return [st, list, progress](std::vector<item>& out,
+                                    size_t max) -> caf::expected<bool> {
+          if (!st->listed) {
+            auto files = list();
+            if (!files)
+              return std::move(files.error());
+            st->files = std::move(*files);
+            st->listed = true;
+            uint64_t total = 0;
+            for (auto& f : st->files) {
+              std::error_code ec;
+              auto n = fs::file_size(f, ec);
+              total += ec ? 0 : n;
+            }
+            progress->read = 0;
+            progress->total = total;
+          }
+          std::string line;
+          uint64_t bytes = 0;
+          for (auto first = out.size(); out.size() - first < max;) {
+            if (st->in.is_open() && std::getline(st->in, line)) {
+              bytes += line.size() + 1;
+              out.push_back(std::move(line));
+              continue;
+            }
+            st->in.close();
+            if (st->next == st->files.size()) {
+              progress->read += bytes;
+              return false;
+            }
+            auto& f = st->files[st->next++];
+            st->in.clear();
+            st->in.open(f);
+            if (!st->in)
+              return make_error(errc::invalid_argument,
+                                "cannot open '" + f + "' for reading");
+          }
+          progress->read += bytes;
+          return true;
+        };
+      },
+      po);
+  s.done = [progress](uint64_t) -> std::optional<double> {
+    auto total = progress->total.load();
+    if (total == 0)
+      return std::nullopt;
+    return std::min(1.0, static_cast<double>(progress->read.load())
+                             / static_cast<double>(total));
+  };
+}
+
 source_part numbers(options& opts) {
   auto first = opts.integer("from", 0);
   auto last = opts.integer("to", 0);
@@ -63,6 +141,14 @@ source_part numbers(options& opts) {
         };
       },
       po);
+  // How many items it emits, for the ETA (from, from + step, ... below to).
+  auto total = last > first ? (static_cast<double>(last) - first + step - 1)
+                                  / static_cast<double>(step)
+                            : 0.0;
+  s.done = [total](uint64_t produced) -> std::optional<double> {
+    auto n = std::floor(total);
+    return n <= 0 ? 1.0 : std::min(1.0, static_cast<double>(produced) / n);
+  };
   return s;
 }
 
@@ -72,11 +158,14 @@ source_part file(options& opts) {
     opts.error("path", "option 'path': cannot open '" + path + "' for reading");
   source_part s;
   s.output = items_option(opts);
-  s.producer = actors::from_lines(path, batch_option(opts));
+  lines_of(
+      s,
+      [path]() -> caf::expected<std::vector<std::string>> {
+        return std::vector<std::string>{path};
+      },
+      batch_option(opts));
   return s;
 }
-
-namespace fs = std::filesystem;
 
 // The regular files in `dir` whose names match the glob `pattern` (a
 // leading '.' only matches a '.' in the pattern), sorted by name.
@@ -124,45 +213,9 @@ source_part directory(options& opts) {
                           "\"*.log\", got an empty string");
   source_part s;
   s.output = items_option(opts);
-  s.producer = actors::from_generator<item>(
-      [dir, pattern] {
-        struct state {
-          std::vector<std::string> files;
-          size_t next = 0;
-          std::ifstream in;
-          bool listed = false;
-        };
-        auto st = std::make_shared<state>();
-        return [st, dir, pattern](std::vector<item>& out,
-                                  size_t max) -> caf::expected<bool> {
-          if (!st->listed) {
-            auto files = list_files(dir, pattern);
-            if (!files)
-              return std::move(files.error());
-            st->files = std::move(*files);
-            st->listed = true;
-          }
-          std::string line;
-          for (auto first = out.size(); out.size() - first < max;) {
-            if (st->in.is_open() && std::getline(st->in, line)) {
-              out.push_back(std::move(line));
-              continue;
-            }
-            st->in.close();
-            if (st->next == st->files.size())
-              return false;
-            auto& f = st->files[st->next++];
-            st->in.clear();
-            st->in.open(f);
-            if (!st->in)
-              return make_error(errc::invalid_argument,
-                                "cannot open '" + f + "' for reading");
-          }
-          return true;
-        };
-      },
+  lines_of(
+      s, [dir, pattern] { return list_files(dir, pattern); },
       batch_option(opts));
-  s.producer.name = "directory";
   return s;
 }
 
@@ -199,6 +252,11 @@ source_part timer(options& opts) {
                           return std::nullopt;
                         return std::to_string(tick);
                       });
+  if (count > 0)
+    s.done = [count](uint64_t produced) -> std::optional<double> {
+      return std::min(1.0, static_cast<double>(produced)
+                               / static_cast<double>(count));
+    };
   return s;
 }
 

@@ -92,6 +92,10 @@ class options {
 struct source_part {
   actors::producer<item> producer;
   item_kind output = item_kind::text;
+  /// Optional: how far the source got, from 0 to 1, given the items it has
+  /// produced (nullopt: not known yet), for the ETA of progress lines.
+  /// Called from any thread while the pipeline runs.
+  std::function<std::optional<double>(uint64_t produced)> done;
 };
 
 /// One copy of a stage: turns a batch into outputs (`in` may be moved
