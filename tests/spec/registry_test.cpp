@@ -20,10 +20,10 @@ TEST_CASE("edit distance counts insertions, deletions and substitutions",
 
 TEST_CASE("the catalog holds every documented kind by role", "[spec]") {
   auto r = spec::registry::with_catalog();
-  for (auto* k : {"numbers", "file", "stdin", "timer"})
+  for (auto* k : {"numbers", "file", "directory", "stdin", "timer"})
     CHECK(r.find(spec::role::source, k) != nullptr);
   for (auto* k : {"map", "filter", "split_words", "lowercase", "json_field",
-                  "batch", "count_by_key", "dedupe", "buffer"})
+                  "batch", "count_by_key", "dedupe", "buffer", "rate_limit"})
     CHECK(r.find(spec::role::stage, k) != nullptr);
   for (auto* k : {"stdout", "file", "jsonl", "counter"})
     CHECK(r.find(spec::role::sink, k) != nullptr);

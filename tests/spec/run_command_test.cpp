@@ -126,6 +126,24 @@ TEST_CASE("coactor run exits 1 when a stage fails at run time",
                       && Contains("summary:"));
 }
 
+TEST_CASE("coactor run exits 1 naming restart_limit when a restarted stage "
+          "keeps failing",
+          "[spec][integration]") {
+  temp_file data{"{\"a\": 1}\n{\"b\": 1}\n"};
+  temp_file spec{"[[source]]\nkind = \"file\"\nitems = \"json\"\npath = \""
+                 + data.path
+                 + "\"\n[[stage]]\nname = \"pick\"\nkind = \"json_field\"\n"
+                   "field = \"a\"\non_missing = \"fail\"\n"
+                   "restart = { intensity = 2, period_ms = 60000 }\n"
+                   "[sink]\nkind = \"stdout\"\n"};
+  auto [out, rc] = shell(run_args("run " + quote(spec.path)));
+  CHECK(rc == 1);
+  CHECK_THAT(out, Contains("coactor run: failed: coactor::restart_limit")
+                      && Contains("'pick'")
+                      && Contains("failed more than 2 times")
+                      && Contains("restarted 2 times"));
+}
+
 TEST_CASE("coactor run --dry-run prints the plan and runs nothing",
           "[spec][integration]") {
   temp_file out_file;
@@ -160,6 +178,23 @@ TEST_CASE("coactor run prints plain progress lines when stderr is not a "
   }
   CHECK(lines >= 2);
   CHECK_THAT(out, Contains("60 consumed"));
+}
+
+TEST_CASE("coactor run's progress lines end with an ETA when the source "
+          "size is known",
+          "[spec][integration]") {
+  temp_file spec{"[[source]]\nkind = \"numbers\"\nto = 120\nrate = 100\n"
+                 "[sink]\nkind = \"counter\"\n"};
+  auto [out, rc]
+      = shell(run_args("run --progress-interval-ms 100 " + quote(spec.path)));
+  CHECK(rc == 0);
+  std::regex line{"^progress: .* \\| eta [0-9.]+s$"};
+  int lines = 0;
+  std::istringstream in{out};
+  for (std::string l; std::getline(in, l);)
+    lines += std::regex_search(l, line) ? 1 : 0;
+  CHECK(lines >= 2);
+  CHECK_THAT(out, Contains("120 consumed"));
 }
 
 TEST_CASE("SIGINT cancels coactor run, which still prints the summary",

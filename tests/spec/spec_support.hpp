@@ -106,11 +106,11 @@ struct spec_run {
   std::vector<std::string> items;
 };
 
-/// Parses and runs `text` on a two-thread node; requires a valid spec.
-inline spec_run run_text(const std::string& text,
+/// Parses `text` with `reg` and runs it on a two-thread node; requires a
+/// valid spec. `into` is what `reg`'s sinks collect into.
+inline spec_run run_with(const std::string& text, const spec::registry& reg,
+                         const std::shared_ptr<collected>& into,
                          std::map<std::string, std::string> vars = {}) {
-  auto into = std::make_shared<collected>();
-  auto reg = test_registry(into);
   auto r = parse_text(text, reg, std::move(vars));
   INFO(errors_of(r));
   REQUIRE(r.ok());
@@ -125,6 +125,13 @@ inline spec_run run_text(const std::string& text,
   std::lock_guard<std::mutex> guard{into->mtx};
   out.items = into->items;
   return out;
+}
+
+/// Parses and runs `text` on a two-thread node; requires a valid spec.
+inline spec_run run_text(const std::string& text,
+                         std::map<std::string, std::string> vars = {}) {
+  auto into = std::make_shared<collected>();
+  return run_with(text, test_registry(into), into, std::move(vars));
 }
 
 } // namespace coactor::testing

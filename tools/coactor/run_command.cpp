@@ -4,6 +4,7 @@
 // gracefully; the summary is still printed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -11,6 +12,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -44,9 +46,31 @@ double per_second(uint64_t n, std::chrono::nanoseconds d) {
   return s > 0 ? static_cast<double>(n) / s : 0.0;
 }
 
+// The time the sources still need at their pace so far (the slowest
+// one's), when every source knows how far it got.
+std::optional<double> eta_seconds(const spec::plan& p,
+                                  const actors::pipeline_summary& snap,
+                                  std::chrono::nanoseconds elapsed) {
+  auto t = std::chrono::duration<double>(elapsed).count();
+  double worst = 0;
+  for (auto& src : p.sources) {
+    if (!src.source.done)
+      return std::nullopt;
+    auto* st = snap.stage(src.name);
+    auto f = src.source.done(st != nullptr ? st->out : 0);
+    if (!f || *f <= 0)
+      return std::nullopt;
+    if (*f < 1)
+      worst = std::max(worst, t * (1 - *f) / *f);
+  }
+  return worst;
+}
+
 // One progress line: totals, buffer fill, then per stage its items out and
-// the rate since the previous line.
-std::string progress_line(const actors::running_pipeline& r,
+// the rate since the previous line, then the ETA when the sources know
+// their size.
+std::string progress_line(const spec::plan& p,
+                          const actors::running_pipeline& r,
                           std::vector<uint64_t>& last,
                           std::chrono::nanoseconds since_last) {
   auto pr = r.progress();
@@ -67,6 +91,8 @@ std::string progress_line(const actors::running_pipeline& r,
        << per_second(n - std::min(n, last[i]), since_last) << "/s)";
     last[i] = n;
   }
+  if (auto eta = eta_seconds(p, snap, pr.elapsed))
+    os << " | eta " << *eta << 's';
   return os.str();
 }
 
@@ -121,7 +147,7 @@ int run(const run_settings& s) {
     }
     auto now = std::chrono::steady_clock::now();
     if (show && now - last_at >= interval) {
-      auto line = progress_line(*running, last, now - last_at);
+      auto line = progress_line(*plan, *running, last, now - last_at);
       last_at = now;
       if (live)
         std::cerr << '\r' << line << "\x1b[K" << std::flush;

@@ -2,7 +2,9 @@
 // fan-out, cycles, the chain), then each kind's factory and the item-kind
 // check between neighbours.
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <optional>
 
 #include "parser.hpp"
 
@@ -16,6 +18,57 @@ const toml::source_region& where(const draft& d) {
 
 std::string who(const draft& d) {
   return std::string{to_string(d.p.role)} + " '" + d.p.name + "'";
+}
+
+// One integer of the `restart` table, at least 1; nullopt (with an error
+// recorded) when it is of another type or below 1.
+std::optional<int64_t> restart_field(options::impl& st, const toml::node& n,
+                                     const std::string& key) {
+  auto* i = n.as_integer();
+  if (i == nullptr || i->get() < 1) {
+    st.error_at(&n, "option 'restart." + key
+                        + "': expected an integer >= 1, got "
+                        + (i ? std::to_string(i->get()) : type_name(n)));
+    return std::nullopt;
+  }
+  return i->get();
+}
+
+// `restart = { intensity = N, period_ms = MS }`: restart_on_failure(N, MS).
+actors::restart_policy read_restart(options::impl& st) {
+  actors::restart_policy rp;
+  auto* n = st.get("restart");
+  if (n == nullptr)
+    return rp;
+  auto* t = n->as_table();
+  if (t == nullptr) {
+    st.wrong_type("restart", *n, "a table { intensity = N, period_ms = MS }");
+    return rp;
+  }
+  const std::vector<std::string> keys{"intensity", "period_ms"};
+  for (auto&& [k, v] : *t) {
+    auto key = std::string{k.str()};
+    if (std::find(keys.begin(), keys.end(), key) == keys.end())
+      st.rep.at(k.source(), st.who() + ": option 'restart': unknown key '" + key
+                                + "'" + did_you_mean(nearest_name(key, keys))
+                                + "; expected intensity, period_ms");
+  }
+  std::optional<int64_t> intensity;
+  std::optional<int64_t> period = 5000;
+  if (auto* i = t->get("intensity"))
+    intensity = restart_field(st, *i, "intensity");
+  else
+    st.error_at(n, "option 'restart': missing 'intensity' (an integer >= 1, "
+                   "the restarts allowed within period_ms)");
+  if (auto* p = t->get("period_ms"))
+    period = restart_field(st, *p, "period_ms");
+  if (!intensity || !period)
+    return rp;
+  rp.intensity = static_cast<size_t>(*intensity);
+  rp.period = std::chrono::milliseconds{*period};
+  st.settings["restart"] = "intensity " + std::to_string(*intensity)
+                           + " within " + std::to_string(*period) + " ms";
+  return rp;
 }
 
 } // namespace
@@ -185,6 +238,10 @@ void parser::build_parts() {
       d.p.parallel
           = static_cast<size_t>(opts.integer_at_least("parallel", 1, 1));
       d.p.route = opts.choice("route", {"round_robin", "broadcast", "by_key"});
+      d.p.restarts = read_restart(state);
+    } else if (auto* n = state.get("restart")) {
+      state.error_at(n, "option 'restart': a source does not restart (only "
+                        "stages and the sink do)");
     }
     if (d.p.role == role::stage) {
       d.p.capacity = static_cast<size_t>(opts.integer_at_least(

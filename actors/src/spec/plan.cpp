@@ -24,6 +24,7 @@ struct dynamic_stage : actors::detail::named_spec<dynamic_stage> {
   const char* kind_name = "map";
   size_t cap = actors::default_stage_capacity;
   actors::overflow_policy overflow = actors::overflow_policy::backpressure;
+  actors::restart_policy restarts;
 
   template <class In>
   struct def {
@@ -42,9 +43,12 @@ struct dynamic_stage : actors::detail::named_spec<dynamic_stage> {
     return [mk = make_transform] {
       auto t = mk();
       actors::detail::processor<In, item> p;
+      // The window before the move: a moved-from std::function is empty,
+      // which left every window 0 (flushes only at the end of the stream).
+      p.max_delay = t.flush ? t.window : caf::timespan{0};
+      p.pending = std::move(t.pending);
       p.on_batch = std::move(t.on_batch);
       p.flush = std::move(t.flush);
-      p.max_delay = t.flush ? t.window : caf::timespan{0};
       return p;
     };
   }
@@ -53,6 +57,7 @@ struct dynamic_stage : actors::detail::named_spec<dynamic_stage> {
 struct dynamic_sink : actors::detail::named_spec<dynamic_sink> {
   std::function<sink_fn()> make_sink;
   size_t window = actors::default_window;
+  actors::restart_policy restarts;
 
   template <class T>
   std::function<actors::detail::sink_fn<T>()> make() const {
@@ -168,11 +173,13 @@ actors::runnable_pipeline build(coactor::node& n, const plan& p) {
     s.kind_name = intern(st.stage.is_buffer ? "buffer" : st.kind);
     s.cap = st.capacity;
     s.overflow = st.overflow;
+    s.restarts = st.restarts;
     b = place(std::move(b), std::move(s), st);
   }
   dynamic_sink k;
   k.name = p.sink.name;
   k.make_sink = p.sink.sink.make;
+  k.restarts = p.sink.restarts;
   if (p.sink.route == "by_key")
     return std::move(b).to(std::move(k),
                            actors::partition_by(p.sink.parallel, key_of));

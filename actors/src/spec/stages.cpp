@@ -1,10 +1,13 @@
 // The catalog's stages: map, filter, split_words, lowercase, json_field,
-// batch, count_by_key, dedupe, buffer.
+// batch, count_by_key, dedupe, buffer, rate_limit.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -267,6 +270,76 @@ stage_part buffer(options& opts) {
   return s;
 }
 
+std::string number_text(double x) {
+  std::ostringstream os;
+  os << x;
+  return os.str();
+}
+
+// A token bucket: `per_second` tokens a second, at most `burst` saved up;
+// an item leaves when it takes a token. Items without a token wait in the
+// stage (they count against its capacity, so the upstream is held back);
+// a timer releases them every 10 ms, without blocking a thread.
+stage_part rate_limit(options& opts) {
+  // NaN: missing or of another type (reported by number()).
+  auto rate = opts.number("per_second", std::nan(""));
+  if (!opts.has("per_second"))
+    opts.error("per_second", "missing option 'per_second' (a number > 0, "
+                             "items per second)");
+  else if (!std::isnan(rate) && (rate <= 0 || rate > 1e9))
+    opts.error("per_second", "option 'per_second': expected a number > 0 "
+                             "and at most 1e9 (items per second), got "
+                                 + number_text(rate));
+  if (!(rate > 0) || rate > 1e9)
+    rate = 1;
+  auto burst = opts.number("burst", std::max(1.0, rate / 20));
+  if (std::isnan(burst)) {
+    burst = 1;
+  } else if (burst < 1 || burst > 1e9) {
+    opts.error("burst", "option 'burst': expected a number >= 1 and at most "
+                        "1e9 (items let through at once), got "
+                            + number_text(burst));
+    burst = 1;
+  }
+  stage_part s;
+  s.output = opts.input();
+  s.make = [rate, burst] {
+    struct bucket {
+      std::deque<item> queue;
+      double tokens = 0;
+      std::chrono::steady_clock::time_point last;
+    };
+    auto b = std::make_shared<bucket>();
+    b->tokens = burst;
+    b->last = std::chrono::steady_clock::now();
+    auto release = [b, rate, burst](std::vector<item>& out) {
+      auto now = std::chrono::steady_clock::now();
+      std::chrono::duration<double> dt = now - b->last;
+      b->last = now;
+      b->tokens = std::min(burst, b->tokens + dt.count() * rate);
+      while (!b->queue.empty() && b->tokens >= 1) {
+        out.push_back(std::move(b->queue.front()));
+        b->queue.pop_front();
+        b->tokens -= 1;
+      }
+    };
+    transform t;
+    t.on_batch = [b, release](std::vector<item>& in, std::vector<item>& out) {
+      for (auto& x : in)
+        b->queue.push_back(std::move(x));
+      release(out);
+      return caf::error{};
+    };
+    t.flush = release;
+    t.pending = [b] {
+      return b->queue.size();
+    };
+    t.window = std::chrono::milliseconds{10};
+    return t;
+  };
+  return s;
+}
+
 } // namespace
 
 void add_catalog_stages(registry& r) {
@@ -289,6 +362,8 @@ void add_catalog_stages(registry& r) {
               count_by_key);
   r.add_stage("dedupe", text, "drops items seen before", dedupe);
   r.add_stage("buffer", text, "a bounded FIFO with an overflow policy", buffer);
+  r.add_stage("rate_limit", text,
+              "lets at most 'per_second' items a second through", rate_limit);
 }
 
 } // namespace coactor::spec

@@ -39,6 +39,9 @@ struct piece {
   std::string route = "round_robin";
   size_t capacity = actors::default_stage_capacity;
   actors::overflow_policy overflow = actors::overflow_policy::backpressure;
+  /// Stages and the sink: `restart = { intensity, period_ms }` (none by
+  /// default: the first failure fails the run).
+  actors::restart_policy restarts;
   /// The options as written (after `${VAR}` substitution), for printing.
   std::map<std::string, std::string> settings;
   source_part source;

@@ -92,6 +92,10 @@ class options {
 struct source_part {
   actors::producer<item> producer;
   item_kind output = item_kind::text;
+  /// Optional: how far the source got, from 0 to 1, given the items it has
+  /// produced (nullopt: not known yet), for the ETA of progress lines.
+  /// Called from any thread while the pipeline runs.
+  std::function<std::optional<double>(uint64_t produced)> done;
 };
 
 /// One copy of a stage: turns a batch into outputs (`in` may be moved
@@ -104,6 +108,11 @@ struct transform {
       on_batch;
   std::function<void(std::vector<item>& out)> flush;
   caf::timespan window{0};
+  /// A paced stage (rate_limit) returns how many items it still holds back
+  /// after a flush: they count against the stage's capacity, `flush` runs
+  /// again every `window` while it holds any, and the stage ends only after
+  /// them. Optional.
+  std::function<size_t()> pending;
 };
 
 /// A stage kind's result.
@@ -185,7 +194,8 @@ class registry {
   std::map<std::pair<role, std::string>, entry> entries_;
 };
 
-/// Adds the catalog's sources (numbers, file, stdin, timer) to `r`.
+/// Adds the catalog's sources (numbers, file, directory, stdin, timer) to
+/// `r`.
 void add_catalog_sources(registry& r);
 /// Adds the catalog's stages to `r`.
 void add_catalog_stages(registry& r);

@@ -53,6 +53,23 @@ struct flow_state {
   bool awaiting_confirm = false;
 };
 
+/// Returns the items a paced processor still holds back (0 for others).
+template <class In, class Out>
+size_t flow_pending(const flow_state<In, Out>& st) {
+  return st.proc.pending ? st.proc.pending() : 0;
+}
+
+/// Arms the flush timer (once: max_delay from now).
+template <class In, class Out>
+void flow_arm_timer(caf::stateful_actor<flow_state<In, Out>>* self) {
+  auto& st = self->state;
+  if (st.timer_armed)
+    return;
+  st.timer_armed = true;
+  self->delayed_send(self, st.proc.max_delay, resume_atom::value,
+                     ++st.timer_gen);
+}
+
 /// Pushes what the processor holds back (a partial batch) downstream.
 template <class In, class Out>
 void flow_flush(caf::stateful_actor<flow_state<In, Out>>* self) {
@@ -60,7 +77,8 @@ void flow_flush(caf::stateful_actor<flow_state<In, Out>>* self) {
   std::vector<Out> tail;
   st.proc.flush(tail);
   st.out.push(std::move(tail), now_ns());
-  st.in.resolve(st.out.pushed());
+  if (flow_pending(st) == 0) // else its outputs are still to come
+    st.in.resolve(st.out.pushed());
 }
 
 template <class In, class Out>
@@ -81,6 +99,11 @@ void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
         st.in.settle(st.out.settled());
       }
     }
+    if (flow_pending(st) > 0) { // paced: the timer releases the rest
+      flow_arm_timer(self);
+      probe.set_buffered(st.out.buffered());
+      return;
+    }
     st.in.send_acks(self); // no grant follows
     probe.set_buffered(st.out.buffered());
     // At-least-once: the end follows the last acknowledgement.
@@ -89,7 +112,7 @@ void flow_pump(caf::stateful_actor<flow_state<In, Out>>* self) {
     return;
   }
   probe.set_buffered(st.out.buffered());
-  st.in.grant(self, st.out.held());
+  st.in.grant(self, st.out.held() + flow_pending(st));
 }
 
 /// Makes the stage's downstream paths at-least-once (an upstream asked for
@@ -155,7 +178,7 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
   probe.add_in(b.items.size());
   if (st.policy != overflow_policy::backpressure) {
     // Physical room decides: only push sources can overfill a buffer.
-    auto held = st.out.buffered();
+    auto held = st.out.buffered() + flow_pending(st);
     auto n = b.items.size();
     *over = held + n > st.capacity ? held + n - st.capacity : 0;
   }
@@ -212,11 +235,8 @@ void flow_on_batch(caf::stateful_actor<flow_state<In, Out>>* self,
   st.out.push(std::move(ys), b.emitted);
   st.in.processed(*p, b.seq,
                   st.proc.flush ? inbound::held_back : st.out.pushed());
-  if (st.proc.flush && st.proc.max_delay.count() > 0 && !st.timer_armed) {
-    st.timer_armed = true;
-    self->delayed_send(self, st.proc.max_delay, resume_atom::value,
-                       ++st.timer_gen);
-  }
+  if (st.proc.flush && st.proc.max_delay.count() > 0)
+    flow_arm_timer(self);
   flow_pump(self);
 }
 
@@ -270,6 +290,8 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
           return;
         st.timer_armed = false;
         flow_flush(self);
+        if (flow_pending(st) > 0)
+          flow_arm_timer(self);
         flow_pump(self);
       },
       [self](stream_error_atom, caf::error& err) { fail_stage(self, err); },

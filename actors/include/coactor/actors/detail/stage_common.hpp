@@ -44,6 +44,11 @@ struct processor {
   /// the end of the stream. May be empty.
   std::function<void(std::vector<Out>& out)> flush;
   caf::timespan max_delay{0};
+  /// A paced processor (a rate limit) returns how many items it still holds
+  /// back after a flush: they count against the stage's capacity, the flush
+  /// timer repeats every max_delay while it holds any, and the stage ends
+  /// only after them. May be empty (nothing paced).
+  std::function<size_t()> pending;
 };
 
 /// A processor that passes batches on as they are (buffers, inlets,
