@@ -70,9 +70,7 @@ TEST_CASE("rate_limit with a small capacity delivers all of a fast source",
 
 TEST_CASE("rate_limit options are validated with located errors", "[spec]") {
   auto spec = [](const std::string& options) {
-    return "[[source]]\nkind = \"numbers\"\nto = 3\n[[stage]]\nname = "
-           "\"r\"\nkind = \"rate_limit\"\n"
-           + options + "[sink]\nkind = \"collect\"\n";
+    return one_stage_spec("r", "rate_limit", options);
   };
   auto d = first_error(spec(""), "per_second");
   CHECK(d.to_string()

@@ -139,9 +139,7 @@ TEST_CASE("the sink restarts too", "[spec]") {
 
 TEST_CASE("restart is validated with located errors", "[spec]") {
   auto spec = [](const std::string& restart) {
-    return "[[source]]\nkind = \"numbers\"\nto = 3\n[[stage]]\nname = "
-           "\"s\"\nkind = \"lowercase\"\n"
-           + restart + "\n[sink]\nkind = \"collect\"\n";
+    return one_stage_spec("s", "lowercase", restart + "\n");
   };
   auto d = first_error(spec("restart = 3"), "restart");
   CHECK(d.to_string()

@@ -86,6 +86,17 @@ inline std::string errors_of(const spec::parse_result& r) {
   return out;
 }
 
+/// A spec of `numbers` 0..2 → one stage `name` of `kind` with `options`
+/// (TOML lines, each ending in a newline) → a `collect` sink: for checking
+/// where a stage's option errors point.
+inline std::string one_stage_spec(const std::string& name,
+                                  const std::string& kind,
+                                  const std::string& options) {
+  return "[[source]]\nkind = \"numbers\"\nto = 3\n[[stage]]\nname = \"" + name
+         + "\"\nkind = \"" + kind + "\"\n" + options
+         + "[sink]\nkind = \"collect\"\n";
+}
+
 /// Returns the first error of parsing `text` whose message contains
 /// `needle` (fails the test if there is none).
 inline spec::diagnostic first_error(const std::string& text,
