@@ -383,6 +383,7 @@ class pipeline_root {
         a.push = ps[i].options.push;
         a.period = ps[i].options.period;
         a.make = ps[i].make;
+        a.commit = ps[i].commit;
         auto hdl = ctx.node->spawn(detail::source_actor<T>, std::move(a));
         ctx.run->actors.back() = hdl;
       }

@@ -2,7 +2,10 @@
 // integers, the lines of a file, a periodic timer).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -12,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/expected.hpp>
 #include <caf/timespan.hpp>
 
 #include "coactor/actors/detail/spec.hpp"
@@ -40,7 +44,62 @@ struct producer : detail::named_spec<producer<T>> {
   producer_options options;
   /// Called once per run, in the producer actor, to make its generator.
   std::function<detail::generator<T>()> make;
+  /// Set by `commit_to`.
+  detail::commit_options commit;
+
+  /// Drops the first `n` items the generator yields: a source that replays
+  /// from its start (a file's lines) resumes after what an earlier run
+  /// committed (`commit_to`, `committed`). Skipping runs in the producer
+  /// actor, a bounded amount per message like generating.
+  producer skip(uint64_t n) && {
+    if (n == 0)
+      return std::move(*this);
+    make = [inner = std::move(make), n]() -> detail::generator<T> {
+      return
+          [g = inner(), left = n](std::vector<T>& out,
+                                  size_t max) mutable -> caf::expected<bool> {
+            if (left == 0)
+              return g(out, max);
+            std::vector<T> dropped;
+            auto more = g(dropped, static_cast<size_t>(std::min<uint64_t>(
+                                       left, std::max<size_t>(max, 1))));
+            if (more)
+              left -= std::min<uint64_t>(left, dropped.size());
+            return more; // nothing emitted this round
+          };
+    };
+    return std::move(*this);
+  }
+
+  /// Records in the file `path` how many of its items the pipeline
+  /// consumed, counted from its first and plus `base` (what an earlier run
+  /// committed, the `skip` of this one): the file never claims an item that
+  /// a sink has not consumed. The producer asks its downstreams for
+  /// acknowledgements (at-least-once, through every stage to the sinks or an
+  /// outlet's inlet's sinks; the stages must allow it, see
+  /// docs/supervision.md), writes the count every `interval`, when the
+  /// pipeline fails, and once all of it was consumed, before it ends. A
+  /// restarted producer process resumes with `skip(*committed(path))`: it
+  /// sends again what was consumed after the last write (at least once,
+  /// never lost). The file is replaced whole (write, then rename), so a
+  /// crash leaves the old count or the new one; it is not synced to disk, so
+  /// a machine that loses power may lose the last writes. A write that fails
+  /// fails the pipeline (`errc::io_error` naming the file).
+  producer commit_to(std::string path, uint64_t base = 0,
+                     caf::timespan interval
+                     = std::chrono::milliseconds{100}) && {
+    commit.path = std::move(path);
+    commit.base = base;
+    commit.interval = interval;
+    return std::move(*this);
+  }
 };
+
+/// Returns the count a producer's `commit_to(path)` recorded: 0 when the
+/// file does not exist; `errc::io_error` when it cannot be read and
+/// `errc::invalid_argument` when it holds anything but a count (both naming
+/// the file).
+caf::expected<uint64_t> committed(const std::string& path);
 
 /// Makes a producer from `make()`, which returns a fresh bulk generator
 /// `bool g(std::vector<T>& out, size_t max)`: append up to `max` items and

@@ -137,28 +137,8 @@ bool flow_require_acks(caf::stateful_actor<flow_state<In, Out>>* self) {
                            std::string{"at-least-once delivery: "} + why));
     return false;
   }
-  for (auto& p : st.out.paths())
-    self->send(p.dst.hdl, open_atom::value, probe.name, p.seq);
+  send_acked_opens(self);
   return true;
-}
-
-/// Takes a downstream's acknowledgement; returns whether the stage goes on
-/// (a bad acknowledgement fails it).
-template <class In, class Out>
-bool flow_take_ack(caf::stateful_actor<flow_state<In, Out>>* self,
-                   uint64_t seq) {
-  auto& st = self->state;
-  if (st.finished && !st.awaiting_confirm)
-    return false;
-  auto i = st.out.index_of(self->current_sender()->address());
-  if (i < 0 || !st.out.ack(static_cast<size_t>(i), seq)) {
-    fail_stage(self,
-               stage_error(*st.ctx.probe, errc::protocol_violation,
-                           "acknowledgement of batch " + std::to_string(seq)
-                               + " that was never sent"));
-    return false;
-  }
-  return !st.finished;
 }
 
 template <class In, class Out>
@@ -264,7 +244,7 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
           flow_require_acks(self);
       },
       [self](ack_atom, uint64_t seq) {
-        if (flow_take_ack(self, seq))
+        if (take_ack(self, seq))
           flow_pump(self);
       },
       [self](ack_flush_atom) { self->state.in.flush_acks(self); },
@@ -277,7 +257,7 @@ caf::behavior flow_actor(caf::stateful_actor<flow_state<In, Out>>* self,
           flow_pump(self);
       },
       [self](demand_atom, int64_t n, uint64_t acked) {
-        if (take_demand(self, n) && flow_take_ack(self, acked))
+        if (take_demand(self, n) && take_ack(self, acked))
           flow_pump(self);
       },
       [self](end_atom) {

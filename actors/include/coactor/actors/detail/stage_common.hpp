@@ -173,8 +173,10 @@ void fail_stage(caf::stateful_actor<State>* self, const caf::error& err) {
   st.finished = true;
   if constexpr (has_downstreams<State>)
     st.out.fail(self, err);
-  if constexpr (has_upstreams<State>)
+  if constexpr (has_upstreams<State>) {
+    st.in.send_acks(self); // what was processed still counts
     st.in.fail(self, err);
+  }
   report_failure(self, st.ctx, err);
 }
 
@@ -219,6 +221,37 @@ void open_downstreams(caf::stateful_actor<State>* self,
     self->monitor(d.hdl);
     self->send(d.hdl, open_atom::value, self->state.ctx.probe->name);
   }
+}
+
+/// Tells every downstream to acknowledge the batches it processes from now
+/// on (`(open, name, seq)` on an open path, before any batch).
+template <class State>
+void send_acked_opens(caf::stateful_actor<State>* self) {
+  auto& st = self->state;
+  for (auto& p : st.out.paths())
+    self->send(p.dst.hdl, open_atom::value, st.ctx.probe->name, p.seq);
+}
+
+/// Takes a downstream's acknowledgement of every batch up to `seq`; returns
+/// whether the stage goes on (an acknowledgement of a batch never sent fails
+/// it).
+template <class State>
+bool take_ack(caf::stateful_actor<State>* self, uint64_t seq) {
+  auto& st = self->state;
+  auto closing = false;
+  if constexpr (requires { st.awaiting_confirm; })
+    closing = st.awaiting_confirm;
+  if (st.finished && !closing)
+    return false;
+  auto i = st.out.index_of(self->current_sender()->address());
+  if (i < 0 || !st.out.ack(static_cast<size_t>(i), seq)) {
+    fail_stage(self,
+               stage_error(*st.ctx.probe, errc::protocol_violation,
+                           "acknowledgement of batch " + std::to_string(seq)
+                               + " that was never sent"));
+    return false;
+  }
+  return !st.finished;
 }
 
 /// Handles a down message: a downstream going down, or an upstream going
