@@ -110,6 +110,14 @@ caf::expected<size_t> inbound::arrived(path& p, uint64_t seq, size_t n) {
   return static_cast<size_t>(k - credited);
 }
 
+void inbound::drop(path& p) {
+  outstanding_ -= p.outstanding;
+  auto i = std::find_if(paths_.begin(), paths_.end(),
+                        [&p](const path& x) { return &x == &p; });
+  if (i != paths_.end())
+    paths_.erase(i);
+}
+
 bool inbound::all_ended() const noexcept {
   if (paths_.size() < expected_)
     return false;

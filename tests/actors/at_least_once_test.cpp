@@ -281,3 +281,84 @@ TEST_CASE("stages that cannot keep the at-least-once promise say why",
   REQUIRE_FALSE(r2);
   CHECK_THAT(context_of(r2.error()), Catch::Contains("drop_oldest"));
 }
+
+TEST_CASE("an inlet with rejoin takes a lost at-least-once outlet's successor",
+          "[actors][at_least_once]") {
+  auto b = testing::make_node(net_options("b", true));
+  auto rec = std::make_shared<record>();
+  inlet_options opts;
+  opts.capacity = 1024;
+  opts.rejoin = 10s;
+  auto receiving = start_async(
+      pipeline(b)
+          .from(inlet<int64_t>("in", opts))
+          .to(idempotent(identity_key, std::nullopt, recording(rec), 128)));
+  auto a = testing::make_node(net_options("a", false));
+  auto in = lookup_on(a, b, "in");
+  auto port = port_of(b);
+  std::optional<running_pipeline> first;
+  auto lost = start_async(
+      pipeline(a)
+          .from(iota<int64_t>(0, 1'000'000'000))
+          .to(outlet<int64_t>(in, "in").at_least_once("127.0.0.1", port, 20s)),
+      &first);
+  // Mid-stream, the outlet dies: the inlet goes on and waits for another.
+  REQUIRE(rec->wait_for_at_least(20'000));
+  caf::anon_send_exit(first->stage("outlet"), caf::exit_reason::kill);
+  REQUIRE_FALSE(wait(lost));
+  constexpr int64_t n = 100'000;
+  auto sent
+      = pipeline(a)
+            .from(iota<int64_t>(0, n))
+            .to(outlet<int64_t>(in, "in").at_least_once("127.0.0.1", port, 20s))
+            .run();
+  INFO(why(sent));
+  REQUIRE(sent);
+  auto got = wait(receiving);
+  INFO(why(got));
+  REQUIRE(got);
+  // Every item once, in order: the successor's repeats were dropped.
+  REQUIRE(rec->items.size() >= static_cast<size_t>(n));
+  std::vector<int64_t> expected(rec->items.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    expected[i] = static_cast<int64_t>(i);
+  CHECK(rec->items == expected);
+  CHECK(got->duplicates > 0);
+}
+
+TEST_CASE("an inlet fails when a lost outlet has no successor in time",
+          "[actors][at_least_once]") {
+  auto rejoin = GENERATE(as<std::chrono::milliseconds>{}, 0ms, 300ms);
+  INFO("rejoin " << rejoin.count() << " ms");
+  auto b = testing::make_node(net_options("b", true));
+  inlet_options opts;
+  opts.capacity = 64;
+  opts.rejoin = rejoin;
+  auto receiving
+      = start_async(pipeline(b).from(inlet<int64_t>("in", opts)).to(counter()));
+  auto a = testing::make_node(net_options("a", false));
+  auto in = lookup_on(a, b, "in");
+  std::optional<running_pipeline> first;
+  auto lost = start_async(pipeline(a)
+                              .from(iota<int64_t>(0, 1'000'000'000))
+                              .to(outlet<int64_t>(in, "in").at_least_once(
+                                  "127.0.0.1", port_of(b), 20s)),
+                          &first);
+  caf::anon_send_exit(first->stage("outlet"), caf::exit_reason::kill);
+  auto begin = std::chrono::steady_clock::now();
+  auto r = wait(receiving);
+  auto took = std::chrono::steady_clock::now() - begin;
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::stage_failed));
+  CHECK_THAT(context_of(r.error()),
+             Catch::Contains("stage 'outlet'") && Catch::Contains("died"));
+  if (rejoin.count() > 0) {
+    CHECK_THAT(context_of(r.error()),
+               Catch::Contains("no successor opened its path within 300 ms"));
+    CHECK(took >= 250ms);
+  } else {
+    CHECK_THAT(context_of(r.error()), !Catch::Contains("successor"));
+  }
+  CHECK(took < 5s);
+  REQUIRE_FALSE(wait(lost));
+}

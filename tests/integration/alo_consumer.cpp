@@ -3,12 +3,16 @@
 // `--out FILE` (one write per batch), prints "consumed N" every 50,000
 // items and its summary at the end. `--idempotent` resumes after the last
 // complete line of FILE and drops repeats; without it every delivery is
-// written (repeats included). Other arguments are node options (`--port`).
-// Prints "listening on HOST:PORT"; exits 0 when the stream ended, 1 if it
-// failed. Made to be killed with SIGKILL mid-stream and started again.
+// written (repeats included). `--rejoin MS` lets a lost at-least-once
+// outlet (link dropped, producer's node restarted) open its path again
+// within MS milliseconds (inlet_options::rejoin). Other arguments are node
+// options (`--port`). Prints "listening on HOST:PORT"; exits 0 when the stream
+// ended, 1 if it failed. Made to be killed with SIGKILL mid-stream and started
+// again.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -84,9 +88,12 @@ int main(int argc, char** argv) {
   std::vector<const char*> args;
   std::string out;
   bool idem = false;
+  long rejoin_ms = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc)
       out = argv[++i];
+    else if (std::strcmp(argv[i], "--rejoin") == 0 && i + 1 < argc)
+      rejoin_ms = std::stol(argv[++i]);
     else if (std::strcmp(argv[i], "--idempotent") == 0)
       idem = true;
     else
@@ -116,7 +123,10 @@ int main(int argc, char** argv) {
     std::perror(out.c_str());
     return 1;
   }
-  auto p = pipeline(*n).from(inlet<int64_t>("numbers", {.capacity = 8192}));
+  inlet_options in_opts;
+  in_opts.capacity = 8192;
+  in_opts.rejoin = std::chrono::milliseconds{rejoin_ms};
+  auto p = pipeline(*n).from(inlet<int64_t>("numbers", in_opts));
   auto key = [](int64_t x) {
     return x;
   };

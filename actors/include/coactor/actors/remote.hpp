@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -56,6 +57,17 @@ struct inlet_options {
   /// When non-zero, the inlet fails (`errc::timeout`) if not all its
   /// upstreams opened their path within this time; zero waits forever.
   caf::timespan open_timeout{0};
+  /// When non-zero, an at-least-once upstream (an outlet built with
+  /// `at_least_once`) that is lost before its end, because its node died or
+  /// the link dropped, does not fail the inlet: for this long, the next
+  /// at-least-once upstream to open a path (the same outlet reconnecting,
+  /// or the outlet of a restarted node) takes its place, and the inlet's
+  /// pipeline goes on with what it holds. Its batches not yet acknowledged
+  /// come again from the successor. Past the time the inlet fails
+  /// (`errc::stage_failed` naming the upstream, its node and the wait).
+  /// Zero: a lost upstream fails the inlet at once. At-most-once upstreams
+  /// always fail it (their items in flight are gone).
+  caf::timespan rejoin{0};
 };
 
 /// Where an at-least-once outlet finds its inlet again after the inlet's
@@ -75,6 +87,38 @@ struct reconnect_options {
 namespace detail {
 
 using open_check_atom = caf::atom_constant<caf::atom("cx_ochk")>;
+using rejoin_check_atom = caf::atom_constant<caf::atom("cx_rjchk")>;
+
+/// An inlet's at-least-once upstreams lost before their end, oldest first,
+/// each waiting until `deadline` for a successor.
+struct inlet_rejoin {
+  struct lost {
+    std::string why;
+    caf::timestamp deadline;
+  };
+  caf::timespan wait{0};
+  std::deque<lost> waiting;
+};
+
+/// Installs the down handler of an inlet with `rj->wait` > 0: a lost
+/// at-least-once upstream's path is dropped and waits for a successor.
+template <class T>
+void inlet_await_rejoin(caf::stateful_actor<flow_state<T, T>>* self,
+                        std::shared_ptr<inlet_rejoin> rj) {
+  self->set_down_handler([self, rj](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto* p = st.in.find(dm.source);
+    if (st.finished || p == nullptr || p->ended || !p->acks) {
+      on_peer_down(self, dm);
+      return;
+    }
+    auto err = peer_down_error(self, *st.ctx.probe, "upstream", p->name, dm);
+    st.in.drop(*p);
+    rj->waiting.push_back({context_of(err), caf::make_timestamp() + rj->wait});
+    self->delayed_send(self, rj->wait, rejoin_check_atom::value);
+    flow_pump(self);
+  });
+}
 
 /// Returns `err` (coactor's, with a context) with `what` prefixed to its
 /// context: "inlet 'x': name taken on node 'b'".
@@ -108,12 +152,17 @@ void fail_on_unexpected(caf::stateful_actor<State>* self) {
 /// in its pipeline never mix two machines' clocks.
 template <class T>
 caf::behavior inlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
-                          flow_args<T, T> args, caf::timespan open_timeout) {
+                          flow_args<T, T> args, caf::timespan open_timeout,
+                          caf::timespan rejoin) {
   auto upstreams = args.upstreams;
   auto flow = flow_actor(self, std::move(args));
   if (!flow)
     return flow;
   fail_on_unexpected(self);
+  auto rj = std::make_shared<inlet_rejoin>();
+  rj->wait = rejoin;
+  if (rejoin.count() > 0)
+    inlet_await_rejoin(self, rj);
   if (open_timeout.count() > 0)
     self->delayed_send(self, open_timeout, open_check_atom::value);
   caf::message_handler own{
@@ -129,6 +178,42 @@ caf::behavior inlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
         // Confirms to the outlet that every batch before its end arrived.
         self->send(sender, end_atom::value);
         flow_pump(self);
+      },
+      [self, rj](open_atom, std::string& name, uint64_t first_seq) {
+        auto& st = self->state;
+        auto* p = st.in.find(self->current_sender()->address());
+        // A path turning at-least-once (a new one, or an open one switching
+        // to acknowledgements) succeeds the oldest lost upstream.
+        if ((p == nullptr || !p->acks) && !st.finished && !rj->waiting.empty())
+          rj->waiting.pop_front();
+        if (p != nullptr && p->acks && p->received && !p->ended
+            && rj->wait.count() > 0 && !st.finished) {
+          // The outlet reconnected before its loss was noticed here.
+          auto hdl = caf::actor_cast<caf::actor>(self->current_sender());
+          st.in.reopen(*p, hdl, first_seq);
+          self->monitor(hdl);
+          st.in.grant(self, st.out.held());
+          return;
+        }
+        if (open_upstream_acked(self, name, first_seq, st.out.held()))
+          flow_require_acks(self);
+      },
+      [self, rj](rejoin_check_atom) {
+        auto& st = self->state;
+        if (st.finished || rj->waiting.empty())
+          return;
+        auto left = rj->waiting.front().deadline - caf::make_timestamp();
+        if (left.count() > 0) { // a later loss, or a timer a bit early
+          self->delayed_send(self, left, rejoin_check_atom::value);
+          return;
+        }
+        auto ms
+            = std::chrono::duration_cast<std::chrono::milliseconds>(rj->wait);
+        fail_stage(self, make_error(errc::stage_failed,
+                                    rj->waiting.front().why
+                                        + "; no successor opened its path "
+                                          "within "
+                                        + std::to_string(ms.count()) + " ms"));
       },
       [self, upstreams, open_timeout](open_check_atom) {
         auto& st = self->state;
@@ -295,7 +380,10 @@ caf::behavior outlet_actor(caf::stateful_actor<flow_state<T, T>>* self,
 /// when taken); an outlet's node dies or hangs (`errc::stage_failed` naming
 /// the outlet and its node, within the node's connection timeout); a message
 /// of another item type (`errc::protocol_violation`); `open_timeout`
-/// expired (`errc::timeout`).
+/// expired (`errc::timeout`); with `rejoin`, a lost at-least-once outlet
+/// had no successor within it (`errc::stage_failed`, "... no successor
+/// opened its path within N ms"). Runs in its own actor; the spec itself is
+/// a value, used from one thread while the pipeline is built.
 template <class T>
 struct inlet_spec : detail::named_spec<inlet_spec<T>> {
   /// The name it is published as (the stage name, unless `named`).
@@ -324,7 +412,7 @@ struct inlet_spec : detail::named_spec<inlet_spec<T>> {
             a.max_batch = opts.max_batch;
             a.make = &detail::pass_through<T>;
             auto hdl = ctx.node->spawn(detail::inlet_actor<T>, std::move(a),
-                                       opts.open_timeout);
+                                       opts.open_timeout, opts.rejoin);
             ctx.run->actors.back() = hdl;
             // Published before `start` returns: a peer may look it up right
             // away.

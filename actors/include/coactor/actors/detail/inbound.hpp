@@ -108,6 +108,24 @@ class inbound {
     p.ended = true;
   }
 
+  /// Forgets `p` (its upstream was lost and a successor may open a path in
+  /// its place): its credit goes back to the others, its batches processed
+  /// but not acknowledged stay unacknowledged. Invalidates `p`.
+  void drop(path& p);
+
+  /// Restarts `p` for its sender `hdl` opening it again at `first_seq` (it
+  /// reconnected before its loss was noticed here): as `drop` followed by
+  /// `open_acked`, keeping its place.
+  void reopen(path& p, caf::actor hdl, uint64_t first_seq) noexcept {
+    outstanding_ -= p.outstanding;
+    p.hdl = std::move(hdl);
+    p.outstanding = 0;
+    p.next_seq = first_seq;
+    p.received = false;
+    p.unsettled.clear();
+    p.ack_pending = false;
+  }
+
   /// Returns whether every expected upstream opened and ended.
   [[nodiscard]] bool all_ended() const noexcept;
 
