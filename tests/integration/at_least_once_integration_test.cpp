@@ -57,9 +57,10 @@ std::vector<uint32_t> tally(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("kill -9 of the consumer loses nothing and an idempotent sink records "
-          "each item once",
-          "[integration][at_least_once]") {
+TEST_CASE(
+    "kill -9 of the consumer loses nothing and an idempotent sink records "
+    "each item once",
+    "[integration][at_least_once]") {
   auto idem = GENERATE(true, false);
   // Fault timing: the kill lands after this many items were consumed.
   auto kill_after = GENERATE(as<int64_t>{}, 100'000, 450'000, 800'000);
