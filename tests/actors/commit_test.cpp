@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/run_deterministic.hpp"
+#include "coactor/actors/async.hpp"
 #include "coactor/actors/pipeline.hpp"
 #include "coactor/error.hpp"
 #include "coactor/node.hpp"
@@ -49,6 +51,10 @@ node make_threaded_node() {
   opts.threads = 2;
   opts.log_level = log::level::error;
   return testing::make_node(std::move(opts));
+}
+
+coactor::task<void> ignore(caf::scheduled_actor*, int64_t) {
+  co_return;
 }
 
 } // namespace
@@ -159,4 +165,19 @@ TEST_CASE("bad commit files are errors naming the file", "[actors][commit]") {
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), errc::io_error));
   CHECK(context_of(r.error()).find("no/such/dir/offsets") != std::string::npos);
+}
+
+TEST_CASE_METHOD(testing::deterministic_fixture,
+                 "a committing producer into a consumer that cannot "
+                 "acknowledge fails at once",
+                 "[actors][commit]") {
+  scratch s;
+  auto p = pipeline(node())
+               .from(iota<int64_t>(0, 100).commit_to(s.file("offsets")))
+               .to(for_each_async<int64_t>(ignore));
+  auto r = testing::run_deterministic(*this, p);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), errc::invalid_argument));
+  CHECK(context_of(r.error()).find("does not acknowledge")
+        != std::string::npos);
 }

@@ -298,6 +298,12 @@ caf::behavior async_sink_actor(caf::stateful_actor<async_sink_state<T>>* self,
       [self](open_atom, std::string& name) {
         open_upstream(self, name, self->state.held);
       },
+      [self](open_atom, std::string&, uint64_t) {
+        fail_stage(self,
+                   stage_error(*self->state.ctx.probe, errc::invalid_argument,
+                               "at-least-once delivery: an async "
+                               "consumer does not acknowledge"));
+      },
       [self](batch_message<T>& b) {
         auto& st = self->state;
         if (st.finished)
