@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                      .from(iota<int64_t>(0, items)
                                .skip(*done_before)
                                .commit_to(offsets, *done_before,
-                                          std::chrono::milliseconds{20}))
+                                          std::chrono::milliseconds{5}))
                      .to(outlet<int64_t>(*inlet, "numbers")
                              .at_least_once("127.0.0.1", port16,
                                             std::chrono::seconds{30}))

@@ -62,14 +62,20 @@ size_t missing_below(const std::string& path, uint64_t n) {
   return static_cast<size_t>(std::count(seen.begin(), seen.end(), false));
 }
 
-// Reads the consumer's progress until it consumed at least `n` items.
-void wait_consumed(running_peer& consumer, producer_process& prod, int64_t n) {
+// Reads the consumer's progress lines until it consumed at least `n` items
+// and the producer committed some: the kill then lands after a commit.
+void wait_consumed_and_committed(running_peer& consumer, producer_process& prod,
+                                 int64_t n, const std::string& offsets) {
   for (;;) {
     auto m = consumer.proc.wait_for_line(consumed_re, 30s);
     INFO("consumer output: " << consumer.proc.output());
     INFO("producer output: " << prod.proc.output());
     REQUIRE(m);
-    if (std::stoll((*m)[1].str()) >= n)
+    if (std::stoll((*m)[1].str()) < n)
+      continue;
+    auto c = actors::committed(offsets);
+    REQUIRE(c);
+    if (*c > 0)
       return;
   }
 }
@@ -91,7 +97,7 @@ TEST_CASE("kill -9 of the producer loses nothing: it resumes after what the "
   auto consumer = start_consumer(out.path, 0, t.idempotent, rejoin);
   auto first = start_producer(consumer.port, offsets.path);
   CHECK(first.resumed_after == 0);
-  wait_consumed(consumer, first, t.after);
+  wait_consumed_and_committed(consumer, first, t.after, offsets.path);
   first.proc.signal(SIGKILL);
   auto status = first.proc.wait_exit(10s);
   REQUIRE(status);
