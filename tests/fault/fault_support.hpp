@@ -24,6 +24,8 @@ namespace coactor::testing::fault {
 
 using namespace std::chrono_literals;
 using integration::running_peer;
+using integration::tally;
+using integration::tally_result;
 using result = caf::expected<actors::pipeline_summary>;
 
 inline const std::regex consumed_re{"consumed ([0-9]+)"};
@@ -109,34 +111,6 @@ inline void wait_consumed(running_peer& consumer, producer& prod, int64_t n) {
     if (std::stoll((*m)[1].str()) >= n)
       return;
   }
-}
-
-/// What the consumer recorded: items lost and repeats.
-struct tally_result {
-  size_t lost = 0;
-  size_t repeats = 0;
-};
-
-/// Counts how often each of 0 .. items-1 appears in `path` (one per line).
-inline tally_result tally(const std::string& path, int64_t items) {
-  std::vector<uint32_t> seen(static_cast<size_t>(items), 0);
-  std::ifstream in{path};
-  int64_t x = 0;
-  size_t bad = 0;
-  while (in >> x) {
-    if (x >= 0 && x < items)
-      ++seen[static_cast<size_t>(x)];
-    else
-      ++bad;
-  }
-  CHECK(bad == 0);
-  CHECK(in.eof()); // every line a number
-  tally_result r;
-  for (auto k : seen) {
-    r.lost += k == 0 ? 1 : 0;
-    r.repeats += k > 1 ? k - 1 : 0;
-  }
-  return r;
 }
 
 /// Waits for the producer's run and the consumer's exit, then checks that

@@ -3,7 +3,8 @@
 // `--out FILE` (one write per batch), prints "consumed N" every 50,000
 // items and its summary at the end. `--idempotent` resumes after the last
 // complete line of FILE and drops repeats; without it every delivery is
-// written (repeats included). `--rejoin MS` lets a lost at-least-once
+// written (repeats included); either way a partial last line that a kill
+// left is cut off at the start. `--rejoin MS` lets a lost at-least-once
 // outlet (link dropped, producer's node restarted) open its path again
 // within MS milliseconds (inlet_options::rejoin). Other arguments are node
 // options (`--port`). Prints "listening on HOST:PORT"; exits 0 when the stream
@@ -116,7 +117,10 @@ int main(int argc, char** argv) {
     std::cerr << "alo consumer: " << describe(n.error()) << '\n';
     return 1;
   }
-  auto last = idem ? recover(out) : std::nullopt;
+  // A kill may have cut the last line short: cut it off in either mode (the
+  // batch it belonged to was not acknowledged and comes again).
+  auto recovered = recover(out);
+  auto last = idem ? recovered : std::nullopt;
   auto fd
       = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) {

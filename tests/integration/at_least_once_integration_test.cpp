@@ -38,23 +38,6 @@ running_peer start_consumer(const std::string& out, uint16_t port,
   return start_process(std::move(argv));
 }
 
-// Counts how often each of 0 .. items-1 appears in `path` (one per line).
-std::vector<uint32_t> tally(const std::string& path) {
-  std::vector<uint32_t> seen(items, 0);
-  std::ifstream in{path};
-  int64_t x = 0;
-  size_t bad = 0;
-  while (in >> x) {
-    if (x >= 0 && x < items)
-      ++seen[static_cast<size_t>(x)];
-    else
-      ++bad;
-  }
-  CHECK(bad == 0);
-  CHECK(in.eof()); // every line a number
-  return seen;
-}
-
 } // namespace
 
 TEST_CASE(
@@ -112,20 +95,14 @@ TEST_CASE(
   REQUIRE(exit);
   REQUIRE(WIFEXITED(*exit));
   CHECK(WEXITSTATUS(*exit) == 0);
-  auto seen = tally(out);
-  size_t lost = 0;
-  size_t repeats = 0;
-  for (auto k : seen) {
-    lost += k == 0 ? 1 : 0;
-    repeats += k > 1 ? k - 1 : 0;
-  }
-  CHECK(lost == 0);
+  auto seen = testing::integration::tally(out, items);
+  CHECK(seen.lost == 0);
   if (idem) {
-    CHECK(repeats == 0); // effectively once
+    CHECK(seen.repeats == 0); // effectively once
   } else {
     // At least once: what the killed consumer wrote but did not
     // acknowledge came again.
-    CHECK(repeats <= sent->redelivered);
+    CHECK(seen.repeats <= sent->redelivered);
   }
   // The batches in flight when the consumer died came again.
   CHECK(sent->redelivered > 0);

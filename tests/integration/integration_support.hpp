@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cstdint>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <regex>
@@ -117,6 +119,34 @@ inline int raw_connect(uint16_t port) {
     return -1;
   }
   return fd;
+}
+
+/// What the consumer recorded: items lost and repeats.
+struct tally_result {
+  size_t lost = 0;
+  size_t repeats = 0;
+};
+
+/// Counts how often each of 0 .. items-1 appears in `path` (one per line).
+inline tally_result tally(const std::string& path, int64_t items) {
+  std::vector<uint32_t> seen(static_cast<size_t>(items), 0);
+  std::ifstream in{path};
+  int64_t x = 0;
+  size_t bad = 0;
+  while (in >> x) {
+    if (x >= 0 && x < items)
+      ++seen[static_cast<size_t>(x)];
+    else
+      ++bad;
+  }
+  CHECK(bad == 0);
+  CHECK(in.eof()); // every line a number
+  tally_result r;
+  for (auto k : seen) {
+    r.lost += k == 0 ? 1 : 0;
+    r.repeats += k > 1 ? k - 1 : 0;
+  }
+  return r;
 }
 
 } // namespace coactor::testing::integration
