@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -33,13 +34,13 @@ caf::error write_committed(const std::string& path, uint64_t n) {
 } // namespace detail
 
 caf::expected<uint64_t> committed(const std::string& path) {
+  // Asked before opening: a failed ifstream does not promise errno.
+  std::error_code fs_ec;
+  if (!std::filesystem::exists(path, fs_ec) && !fs_ec)
+    return uint64_t{0};
   std::ifstream in{path};
-  if (!in) {
-    if (errno == ENOENT)
-      return uint64_t{0};
-    return make_error(errc::io_error, "cannot read commit file '" + path
-                                          + "': " + std::strerror(errno));
-  }
+  if (!in)
+    return make_error(errc::io_error, "cannot read commit file '" + path + "'");
   std::ostringstream text;
   text << in.rdbuf();
   auto s = text.str();
